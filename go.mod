@@ -1,0 +1,3 @@
+module github.com/bsdnet/bsdnet
+
+go 1.26
