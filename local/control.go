@@ -132,10 +132,10 @@ func cmsgcred(c *socket.Cred) []byte {
 // Cmsgcred is a decoded struct cmsgcred (SCM_CREDS as the sender gets it
 // filled in).
 type Cmsgcred struct {
-	Pid        int32
-	Uid, Euid  uint32
-	Gid        uint32
-	Groups     []uint32
+	Pid       int32
+	Uid, Euid uint32
+	Gid       uint32
+	Groups    []uint32
 }
 
 // ParseCmsgcred decodes struct cmsgcred.

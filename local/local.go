@@ -67,8 +67,8 @@ type Domain struct {
 	dom  *socket.Domain
 	tun  Tunables
 
-	link  sync.RWMutex       // unp_link_rwlock
-	names map[string]*unpcb  // the namespace (link)
+	link  sync.RWMutex        // unp_link_rwlock
+	names map[string]*unpcb   // the namespace (link)
 	pcbs  map[*unpcb]struct{} // every pcb (pcbMu)
 	pcbMu sync.Mutex
 	ino   atomic.Uint64
@@ -83,10 +83,10 @@ type Domain struct {
 
 // Stats are PF_LOCAL counters.
 type Stats struct {
-	Sockets      atomic.Int64  // net.local.sockcount
-	DgramDrops   atomic.Uint64 // datagrams refused by a full receiver (ENOBUFS)
-	GCRuns       atomic.Uint64 // collections of in-flight descriptors
-	GCCollected  atomic.Uint64 // unreachable sockets collected
+	Sockets     atomic.Int64  // net.local.sockcount
+	DgramDrops  atomic.Uint64 // datagrams refused by a full receiver (ENOBUFS)
+	GCRuns      atomic.Uint64 // collections of in-flight descriptors
+	GCCollected atomic.Uint64 // unreachable sockets collected
 }
 
 // unpcb is a PF_LOCAL protocol control block.
@@ -127,9 +127,9 @@ func Attach(v *socket.Vnet, tun Tunables) (*Domain, error) {
 			socket.PR_RIGHTS | socket.PR_CAPATTACH,
 		Usrreqs: &proto{d: d}}
 	d.dom = &socket.Domain{
-		Family: socket.AF_LOCAL,
-		Name:   "local",
-		Protos: []*socket.Protosw{stream, dgram, seqpacket},
+		Family:      socket.AF_LOCAL,
+		Name:        "local",
+		Protos:      []*socket.Protosw{stream, dgram, seqpacket},
 		Dispose:     d.rightsLeft,
 		Externalize: d.rightsLeft,
 	}
@@ -658,4 +658,3 @@ func (d *Domain) sendStreamLocked(u *unpcb, m, control *mbuf.Mbuf) error {
 	so2.RwakeupLocked()
 	return nil
 }
-

@@ -66,18 +66,18 @@ type Socket struct {
 // listenState is a listening socket's part (the sol_* fields), guarded by
 // the socket lock.
 type listenState struct {
-	incomp, comp   sockq
-	qlen, incqlen  int
-	qlimit         int
-	wq             waitq
-	sel            selinfo
-	upcall         Upcall
-	upcallarg      any
-	accf           *AcceptFilter
-	accfArg        string
-	accfState      any
-	overcount      int
-	lastover       time.Time
+	incomp, comp  sockq
+	qlen, incqlen int
+	qlimit        int
+	wq            waitq
+	sel           selinfo
+	upcall        Upcall
+	upcallarg     any
+	accf          *AcceptFilter
+	accfArg       string
+	accfState     any
+	overcount     int
+	lastover      time.Time
 }
 
 // sockq is a queue of sockets linked through qnext/qprev.
