@@ -96,7 +96,8 @@ type unpcb struct {
 	ino  uint64
 	conn *unpcb              // the peer (link)
 	refs map[*unpcb]struct{} // datagram sockets connected to this one (link)
-	addr string              // bound path, "" when unbound (link)
+	addr string              // the name it reports: bound path, or its listener's (link)
+	bound bool               // addr is bound in the namespace (link)
 	// peercred is LOCAL_PEERCRED: the peer's credential at connect time.
 	peercred *socket.Cred // (link)
 	// listencred is the credential cached at listen(2), given to connectors.
@@ -188,9 +189,7 @@ func (p *proto) Detach(so *socket.Socket) {
 	}
 	p.d.link.Lock()
 	wake := p.d.disconnectAllLocked(u, syscall.ECONNRESET)
-	if u.addr != "" && p.d.names[u.addr] == u {
-		delete(p.d.names, u.addr)
-	}
+	p.d.unbindLocked(u)
 	p.d.link.Unlock()
 	wakeAll(wake)
 	p.d.pcbMu.Lock()
@@ -198,6 +197,14 @@ func (p *proto) Detach(so *socket.Socket) {
 	p.d.pcbMu.Unlock()
 	p.d.Stats.Sockets.Add(-1)
 	p.d.maybeGC()
+}
+
+// unbindLocked releases u's name in the namespace; the link lock is held.
+func (d *Domain) unbindLocked(u *unpcb) {
+	if u.bound && d.names[u.addr] == u {
+		delete(d.names, u.addr)
+	}
+	u.bound = false
 }
 
 // wakeup is a deferred state change to run after the link lock is dropped.
@@ -259,14 +266,14 @@ func (p *proto) Bind(so *socket.Socket, nam socket.Sockaddr) error {
 	u := pcb(so)
 	p.d.link.Lock()
 	defer p.d.link.Unlock()
-	if u.addr != "" {
+	if u.bound {
 		return syscall.EINVAL
 	}
 	if _, ok := p.d.names[path]; ok {
 		return syscall.EADDRINUSE
 	}
 	p.d.names[path] = u
-	u.addr = path
+	u.addr, u.bound = path, true
 	return nil
 }
 
@@ -307,7 +314,7 @@ func (p *proto) Listen(so *socket.Socket, backlog int) error {
 	}
 	u := pcb(so)
 	p.d.link.RLock()
-	bound := u.addr != ""
+	bound := u.bound
 	p.d.link.RUnlock()
 	if !bound {
 		return syscall.EDESTADDRREQ
@@ -378,7 +385,7 @@ func (p *proto) Connect(so *socket.Socket, nam socket.Sockaddr) error {
 		}
 		return syscall.EISCONN
 	}
-	u3.addr = "" // the accepted socket reports the listener's name
+	u3.addr = target.addr // the accepted socket reports the listener's name
 	u3.peercred = so.Cred()
 	u.peercred = target.listencred
 	u3.wantcred = target.wantcred
@@ -463,9 +470,7 @@ func (p *proto) Close(so *socket.Socket) {
 	u := pcb(so)
 	p.d.link.Lock()
 	ws := p.d.disconnectAllLocked(u, syscall.ECONNRESET)
-	if u.addr != "" && p.d.names[u.addr] == u {
-		delete(p.d.names, u.addr)
-	}
+	p.d.unbindLocked(u)
 	p.d.link.Unlock()
 	wakeAll(ws)
 }
@@ -496,16 +501,7 @@ func (p *proto) Sockaddr(so *socket.Socket) (socket.Sockaddr, error) {
 	u := pcb(so)
 	p.d.link.RLock()
 	defer p.d.link.RUnlock()
-	return socket.SockaddrUnix{Path: p.d.nameLocked(u)}, nil
-}
-
-// nameLocked is the address u reports as its own: its bound path, or for a
-// socket accepted from a listener, the path it was reached by.
-func (d *Domain) nameLocked(u *unpcb) string {
-	if u.addr != "" {
-		return u.addr
-	}
-	return ""
+	return socket.SockaddrUnix{Path: u.addr}, nil
 }
 
 // Peeraddr is uipc_peeraddr: the connected peer's name or the unnamed
@@ -517,7 +513,7 @@ func (p *proto) Peeraddr(so *socket.Socket) (socket.Sockaddr, error) {
 	if u.conn == nil {
 		return socket.SockaddrUnix{}, nil
 	}
-	return socket.SockaddrUnix{Path: p.d.nameLocked(u.conn)}, nil
+	return socket.SockaddrUnix{Path: u.conn.addr}, nil
 }
 
 // Rcvd is uipc_rcvd: the reader took data; restart the writer when the

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestDemo(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"demo", "-clients", "40", "-messages", "5", "-size", "100", "-rows", "0"}, &out, &errb); err != nil {
+		t.Fatalf("demo: %v\n%s", err, errb.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "40 clients x 5 messages x 100 bytes echoed") {
+		t.Errorf("no transfer summary:\n%s", s)
+	}
+	if !strings.Contains(s, "40 connections accepted, 20000 bytes echoed") {
+		t.Errorf("server counters do not add up:\n%s", s)
+	}
+	// The table lists the listener and both ends of each connection.
+	if n := strings.Count(s, "LISTEN 0/"); n != 1 {
+		t.Errorf("%d listener rows, want 1", n)
+	}
+	if n := strings.Count(s, "CONNECTED"); n != 80 {
+		t.Errorf("%d connected rows, want 80:\n%s", n, s)
+	}
+	m := regexp.MustCompile(`(\d+) sockets: (\d+) stream`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no socket summary:\n%s", s)
+	}
+	if n, _ := strconv.Atoi(m[1]); n != 81 {
+		t.Errorf("summary says %d sockets, want 81", n)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{nil, {"nosuch"}, {"demo", "-clients", "0"}, {"demo", "-bogus"}} {
+		var out, errb bytes.Buffer
+		if err := run(args, &out, &errb); err == nil {
+			t.Errorf("run(%q) succeeded, want an error", args)
+		}
+	}
+	var out bytes.Buffer
+	if err := run([]string{"help"}, &out, &out); err != nil || !strings.Contains(out.String(), "demo") {
+		t.Errorf("help: %v %q", err, out.String())
+	}
+}
