@@ -4,12 +4,17 @@ import (
 	"context"
 	"syscall"
 	"time"
+
+	"github.com/bsdnet/bsdnet/mbuf"
 )
 
 // Listen is solisten(9): the protocol (pr_listen) checks and sets the listen
 // state through ListenProtoCheck and ListenProto. A backlog below 0 or above
 // the stack's somaxconn means somaxconn; 0 is kept.
 func (so *Socket) Listen(backlog int) error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	return so.proto.Usrreqs.Listen(so, backlog)
 }
 
@@ -52,8 +57,8 @@ func (so *Socket) ListenProtoAbort() {
 // backlog. The socket lock stays held.
 func (so *Socket) ListenProto(backlog int) {
 	if so.sol == nil {
-		so.Snd.DropLocked(so.Snd.ccc)
-		so.Rcv.DropLocked(so.Rcv.ccc)
+		mbuf.FreeChain(so.Snd.DropLocked(so.Snd.ccc))
+		mbuf.FreeChain(so.Rcv.DropLocked(so.Rcv.ccc))
 		so.sol = &listenState{}
 		so.setOptionLocked(SO_ACCEPTCONN, true)
 	}
@@ -214,6 +219,9 @@ const ACCEPT4_INHERIT = 0x1
 // SOCK_NONBLOCK, or with ACCEPT4_INHERIT when the listener is. The caller
 // receives the socket's one holder; soaccept (Accept) gives its peer.
 func (head *Socket) ListenDequeue(ctx context.Context, flags int) (*Socket, error) {
+	if err := head.checkOpen(); err != nil {
+		return nil, err
+	}
 	head.mu.Lock()
 	defer head.mu.Unlock()
 	sol := head.sol

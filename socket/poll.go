@@ -88,6 +88,9 @@ func (so *Socket) sockbuf(which int) (*Sockbuf, error) {
 // Poll is sopoll(9): report which of events are ready. When none is and p
 // is not nil, p is recorded and notified at the socket's next wakeup.
 func (so *Socket) Poll(events int, p *Poller) int {
+	if so.gone.Load() {
+		return POLLNVAL
+	}
 	return so.proto.Usrreqs.Sopoll(so, events, p)
 }
 

@@ -17,6 +17,9 @@ import (
 // (pr_soreceive). Control returned in *controlp belongs to the caller, in
 // flight rights included (Rights); DisposeControl releases it.
 func (so *Socket) Receive(ctx context.Context, psa *Sockaddr, uio *Uio, mp0, controlp **mbuf.Mbuf, flagsp *int) error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	switch so.proto.Soreceive {
 	case ReceiveGeneric:
 		return so.ReceiveGeneric(ctx, psa, uio, mp0, controlp, flagsp)

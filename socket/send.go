@@ -20,6 +20,11 @@ const maxHdr = 0
 // EINTR, a deadline or SO_SNDTIMEO EWOULDBLOCK; MSG_DONTWAIT and
 // non-blocking sockets never sleep.
 func (so *Socket) Send(ctx context.Context, addr Sockaddr, uio *Uio, top, control *mbuf.Mbuf, flags int) error {
+	if err := so.checkOpen(); err != nil {
+		mbuf.FreeChain(top)
+		so.vnet.DisposeControl(control)
+		return err
+	}
 	switch so.proto.Sosend {
 	case SendGeneric:
 		return so.SendGeneric(ctx, addr, uio, top, control, flags)

@@ -40,6 +40,7 @@ type Socket struct {
 	sorerror atomic.Int32 // so_rerror
 	attached bool         // (b) Attach succeeded
 	closed   bool         // (b) soclose ran (SS_NOFDREF)
+	gone     atomic.Bool  // closed: every later call is EBADF
 	freed    bool         // (b)
 
 	qstate int     // (h) SQ_*
@@ -304,12 +305,29 @@ func (so *Socket) Holders() int { return int(so.holders.Load()) }
 // disconnected, lingering first when SO_LINGER asks, the protocol is told
 // (pr_close), a listener's unaccepted connections are aborted, and the
 // socket is freed once nothing else references it. The socket is released
-// even when an error (a linger timeout, EWOULDBLOCK) is returned.
+// even when an error (a linger timeout, EWOULDBLOCK) is returned. Calls on
+// a closed socket return EBADF, Close included.
 func (so *Socket) Close() error {
-	if so.holders.Add(-1) != 0 {
-		return nil
+	for {
+		h := so.holders.Load()
+		if h <= 0 {
+			return syscall.EBADF
+		}
+		if so.holders.CompareAndSwap(h, h-1) {
+			if h > 1 {
+				return nil
+			}
+			return so.soclose(context.Background())
+		}
 	}
-	return so.soclose(context.Background())
+}
+
+// checkOpen is the EBADF of a call on a socket already closed.
+func (so *Socket) checkOpen() error {
+	if so.gone.Load() {
+		return syscall.EBADF
+	}
+	return nil
 }
 
 func (so *Socket) soclose(ctx context.Context) error {
@@ -336,6 +354,11 @@ func (so *Socket) soclose(ctx context.Context) error {
 		so.mu.Unlock()
 	}
 	so.proto.Usrreqs.Close(so)
+	so.gone.Store(true)
+	// Calls still running on the socket in other goroutines return: reads
+	// see end of file, writes EPIPE.
+	so.Cantrcvmore()
+	so.Cantsendmore()
 	so.mu.Lock()
 	so.closed = true
 	var victims []*Socket
@@ -389,6 +412,9 @@ func (so *Socket) Abort() {
 // Bind is sobind(9): bind the socket to nam, authorized by its cached
 // credential (pr_bind).
 func (so *Socket) Bind(nam Sockaddr) error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	if nam == nil {
 		return syscall.EINVAL
 	}
@@ -402,6 +428,9 @@ func (so *Socket) Bind(nam Sockaddr) error {
 // so_error is set. On failure Connect clears SS_ISCONNECTING itself: the
 // manual's BUGS entry asking the caller to do it is mended here.
 func (so *Socket) Connect(nam Sockaddr) error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	if nam == nil {
 		return syscall.EINVAL
 	}
@@ -454,6 +483,9 @@ func Connect2(so1, so2 *Socket) error {
 // Disconnect is sodisconnect(9): ENOTCONN when not connected, EALREADY when
 // already disconnecting, else the protocol starts the disconnection.
 func (so *Socket) Disconnect() error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	st := so.State()
 	if st&SS_ISCONNECTED == 0 {
 		return syscall.ENOTCONN
@@ -630,6 +662,9 @@ func (so *Socket) Reserve(sndcc, rcvcc int) error {
 // an unconnected datagram socket and a listener get ENOTCONN but the
 // shutdown is done (a listener's acceptors are woken with ECONNABORTED).
 func (so *Socket) Shutdown(how int) error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	if how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR {
 		return syscall.EINVAL
 	}
@@ -681,4 +716,22 @@ func (so *Socket) Rflush() {
 	q := so.Rcv.FlushLocked()
 	so.Rcv.mu.Unlock()
 	so.vnet.disposeQueue(so.proto.Domain, q)
+}
+
+// Sockaddr returns the socket's local address (sosockaddr, getsockname(2)).
+func (so *Socket) Sockaddr() (Sockaddr, error) {
+	if err := so.checkOpen(); err != nil {
+		return nil, err
+	}
+	return so.proto.Usrreqs.Sockaddr(so)
+}
+
+// Peeraddr returns the connected peer's address (sopeeraddr,
+// getpeername(2)). Protocols that need a connection return ENOTCONN
+// without one.
+func (so *Socket) Peeraddr() (Sockaddr, error) {
+	if err := so.checkOpen(); err != nil {
+		return nil, err
+	}
+	return so.proto.Usrreqs.Peeraddr(so)
 }

@@ -153,6 +153,9 @@ func isBoolOption(name int) bool {
 // ENOBUFS for a buffer past the stack's limit, ENOPROTOOPT for an unknown
 // option.
 func (so *Socket) SetOpt(sopt *Sockopt) error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	sopt.Dir = SOPT_SET
 	if sopt.Level != SOL_SOCKET {
 		return so.proto.Usrreqs.Ctloutput(so, sopt)
@@ -293,6 +296,9 @@ func (so *Socket) SbSetopt(sopt *Sockopt) error {
 // GetOpt is sogetopt(9). Boolean options read back as their bit (SO_REUSEADDR
 // gives 4, not 1), as FreeBSD's do; SO_ERROR consumes the pending error.
 func (so *Socket) GetOpt(sopt *Sockopt) error {
+	if err := so.checkOpen(); err != nil {
+		return err
+	}
 	sopt.Dir = SOPT_GET
 	if sopt.Level != SOL_SOCKET {
 		return so.proto.Usrreqs.Ctloutput(so, sopt)
