@@ -91,13 +91,13 @@ type Stats struct {
 
 // unpcb is a PF_LOCAL protocol control block.
 type unpcb struct {
-	so   *socket.Socket
-	d    *Domain
-	ino  uint64
-	conn *unpcb              // the peer (link)
-	refs map[*unpcb]struct{} // datagram sockets connected to this one (link)
-	addr string              // the name it reports: bound path, or its listener's (link)
-	bound bool               // addr is bound in the namespace (link)
+	so    *socket.Socket
+	d     *Domain
+	ino   uint64
+	conn  *unpcb              // the peer (link)
+	refs  map[*unpcb]struct{} // datagram sockets connected to this one (link)
+	addr  string              // the name it reports: bound path, or its listener's (link)
+	bound bool                // addr is bound in the namespace (link)
 	// peercred is LOCAL_PEERCRED: the peer's credential at connect time.
 	peercred *socket.Cred // (link)
 	// listencred is the credential cached at listen(2), given to connectors.
