@@ -306,16 +306,19 @@ func unixPath(nam socket.Sockaddr) (string, error) {
 	return sa.Path, nil
 }
 
-// Listen is uipc_listen: an unbound socket is EDESTADDRREQ; datagram
-// sockets cannot listen (EOPNOTSUPP).
+// Listen is uipc_listen: datagram sockets cannot listen (EOPNOTSUPP); a
+// connected socket is EINVAL, an unbound one EDESTADDRREQ.
 func (p *proto) Listen(so *socket.Socket, backlog int) error {
 	if so.Type() == socket.SOCK_DGRAM {
 		return syscall.EOPNOTSUPP
 	}
 	u := pcb(so)
 	p.d.link.RLock()
-	bound := u.bound
+	connected, bound := u.conn != nil, u.bound
 	p.d.link.RUnlock()
+	if connected {
+		return syscall.EINVAL
+	}
 	if !bound {
 		return syscall.EDESTADDRREQ
 	}

@@ -235,7 +235,7 @@ func (head *Socket) ListenDequeue(ctx context.Context, flags int) (*Socket, erro
 		if head.nbio() || flags&MSG_DONTWAIT != 0 {
 			return nil, syscall.EWOULDBLOCK
 		}
-		if err := msleep(&head.mu, &sol.wq, ctx, nil); err != nil {
+		if err := head.vnet.msleep(&head.mu, &sol.wq, ctx, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -28,7 +28,51 @@ func (so *Socket) Receive(ctx context.Context, psa *Sockaddr, uio *Uio, mp0, con
 	case ReceiveDgram:
 		return so.ReceiveDgram(ctx, psa, uio, mp0, controlp, flagsp)
 	}
-	return so.proto.Usrreqs.Soreceive(ctx, so, psa, uio, mp0, controlp, flagsp)
+	return so.soreceiveProto(ctx, psa, uio, mp0, controlp, flagsp)
+}
+
+// soreceiveProto calls the protocol's own receive routine through copies of
+// the caller's arguments, which therefore do not escape (see sosendProto).
+func (so *Socket) soreceiveProto(ctx context.Context, psa *Sockaddr, uio *Uio, mp0, controlp **mbuf.Mbuf, flagsp *int) error {
+	type args struct {
+		psa      Sockaddr
+		uio      Uio
+		mp0, ctl *mbuf.Mbuf
+		flags    int
+	}
+	a := new(args)
+	a.uio = *uio
+	var pa *Sockaddr
+	var pm, pc **mbuf.Mbuf
+	var pf *int
+	if psa != nil {
+		pa = &a.psa
+	}
+	if mp0 != nil {
+		pm = &a.mp0
+	}
+	if controlp != nil {
+		pc = &a.ctl
+	}
+	if flagsp != nil {
+		a.flags = *flagsp
+		pf = &a.flags
+	}
+	err := so.proto.Usrreqs.Soreceive(ctx, so, pa, &a.uio, pm, pc, pf)
+	*uio = a.uio
+	if psa != nil {
+		*psa = a.psa
+	}
+	if mp0 != nil {
+		*mp0 = a.mp0
+	}
+	if controlp != nil {
+		*controlp = a.ctl
+	}
+	if flagsp != nil {
+		*flagsp = a.flags
+	}
+	return err
 }
 
 // receiveOOB is soreceive_rcvoob: out-of-band data from the protocol.

@@ -31,7 +31,23 @@ func (so *Socket) Send(ctx context.Context, addr Sockaddr, uio *Uio, top, contro
 	case SendDgram:
 		return so.SendDgram(ctx, addr, uio, top, control, flags)
 	}
-	return so.proto.Usrreqs.Sosend(ctx, so, addr, uio, top, control, flags)
+	return so.sosendProto(ctx, addr, uio, top, control, flags)
+}
+
+// sosendProto calls the protocol's own send routine with a copy of uio, so
+// that the caller's Uio does not escape through the interface call and the
+// common paths above stay free of allocation.
+func (so *Socket) sosendProto(ctx context.Context, addr Sockaddr, uio *Uio, top, control *mbuf.Mbuf, flags int) error {
+	var u *Uio
+	if uio != nil {
+		u = new(Uio)
+		*u = *uio
+	}
+	err := so.proto.Usrreqs.Sosend(ctx, so, addr, u, top, control, flags)
+	if uio != nil {
+		*uio = *u
+	}
+	return err
 }
 
 func (so *Socket) dontwait(flags int) bool {

@@ -425,7 +425,7 @@ func (sb *Sockbuf) SetStateLocked(s int) { sb.state |= s }
 // entry and on return. EWOULDBLOCK on timeout, EINTR on cancellation.
 func (sb *Sockbuf) WaitLocked(ctx context.Context, to *timeout) error {
 	sb.flags |= SB_WAIT
-	return msleep(&sb.mu, &sb.wq, ctx, to)
+	return sb.so.vnet.msleep(&sb.mu, &sb.wq, ctx, to)
 }
 
 // ioLock takes the buffer's I/O lock (soiolock / SOCKBUF_LOCK of sb_sx), with
@@ -435,7 +435,7 @@ func (sb *Sockbuf) ioLock(ctx context.Context, wait bool) error {
 		if !wait {
 			return syscall.EWOULDBLOCK
 		}
-		if err := msleep(&sb.mu, &sb.iowq, ctx, nil); err != nil {
+		if err := sb.so.vnet.msleep(&sb.mu, &sb.iowq, ctx, nil); err != nil {
 			return err
 		}
 	}

@@ -345,7 +345,7 @@ func (so *Socket) soclose(ctx context.Context) error {
 			!(so.State()&SS_ISDISCONNECTING != 0 && so.nbio()) {
 			to := &timeout{d: time.Duration(so.linger) * time.Second}
 			for so.State()&SS_ISCONNECTED != 0 {
-				if err = msleep(&so.mu, &so.timeo, ctx, to); err != nil {
+				if err = so.vnet.msleep(&so.mu, &so.timeo, ctx, to); err != nil {
 					break
 				}
 			}
@@ -464,7 +464,7 @@ func (so *Socket) WaitConnected(ctx context.Context) error {
 		return syscall.EINPROGRESS
 	}
 	for so.State()&SS_ISCONNECTING != 0 && so.soerror.Load() == 0 {
-		if err := msleep(&so.mu, &so.timeo, ctx, nil); err != nil {
+		if err := so.vnet.msleep(&so.mu, &so.timeo, ctx, nil); err != nil {
 			return err
 		}
 	}
@@ -707,11 +707,7 @@ func (so *Socket) Rflush() {
 	so.Cantrcvmore()
 	so.Rcv.mu.Lock()
 	for so.Rcv.iobusy {
-		so.Rcv.iowq.channel()
-		ch := so.Rcv.iowq.ch
-		so.Rcv.mu.Unlock()
-		<-ch
-		so.Rcv.mu.Lock()
+		so.vnet.msleep(&so.Rcv.mu, &so.Rcv.iowq, context.Background(), nil)
 	}
 	q := so.Rcv.FlushLocked()
 	so.Rcv.mu.Unlock()

@@ -28,6 +28,7 @@ type Vnet struct {
 	closed  bool
 	accf    map[string]*AcceptFilter
 	log     func(string)
+	waiters sync.Pool // *waiter, for sleeps
 }
 
 // Stats are the socket layer's counters.

@@ -8,29 +8,56 @@ import (
 	"time"
 )
 
-// waitq is a set of goroutines sleeping on a condition that a mutex guards,
-// as a wait channel of msleep(9). Sleepers take the current channel under
-// the mutex; wakeup closes it. The channel exists only while someone sleeps,
-// which is FreeBSD's SB_WAIT.
-type waitq struct{ ch chan struct{} }
+// waitq is a set of goroutines sleeping on a condition that a mutex
+// guards, as a wait channel of msleep(9). Each sleeper links a waiter (a
+// reusable one-slot channel from the stack's pool) while it holds the
+// mutex; wakeup signals them all and empties the set. Sleepers recheck
+// their condition, so a stale signal only costs a loop.
+type waitq struct{ head *waiter }
 
-// channel returns the channel to sleep on; the guarding mutex is held.
-func (w *waitq) channel() chan struct{} {
-	if w.ch == nil {
-		w.ch = make(chan struct{})
-	}
-	return w.ch
+type waiter struct {
+	ch   chan struct{}
+	next *waiter
 }
 
 // wakeup wakes every sleeper; the guarding mutex is held. It reports whether
 // there was one.
-func (w *waitq) wakeup() bool {
-	if w.ch == nil {
+func (q *waitq) wakeup() bool {
+	w := q.head
+	if w == nil {
 		return false
 	}
-	close(w.ch)
-	w.ch = nil
+	q.head = nil
+	for w != nil {
+		next := w.next
+		w.next = nil
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+		w = next
+	}
 	return true
+}
+
+// sleeping reports whether anyone sleeps on q; the guarding mutex is held.
+func (q *waitq) sleeping() bool { return q.head != nil }
+
+func (q *waitq) remove(w *waiter) {
+	for p := &q.head; *p != nil; p = &(*p).next {
+		if *p == w {
+			*p = w.next
+			w.next = nil
+			return
+		}
+	}
+}
+
+func (v *Vnet) getWaiter() *waiter {
+	if w, ok := v.waiters.Get().(*waiter); ok {
+		return w
+	}
+	return &waiter{ch: make(chan struct{}, 1)}
 }
 
 // timeout is the expiry of a socket timeout (SO_RCVTIMEO, SO_SNDTIMEO,
@@ -66,21 +93,32 @@ func ctxErrno(ctx context.Context) error {
 	return syscall.EINTR
 }
 
-// msleep releases mu, sleeps on w until a wakeup, the context's end or the
+// msleep releases mu, sleeps on q until a wakeup, the context's end or the
 // timeout, and takes mu again (msleep_sbt with PCATCH). It returns nil after
 // a wakeup, EWOULDBLOCK on a timeout or deadline and EINTR on cancellation.
-func msleep(mu *sync.Mutex, w *waitq, ctx context.Context, to *timeout) error {
-	ch := w.channel()
+func (v *Vnet) msleep(mu *sync.Mutex, q *waitq, ctx context.Context, to *timeout) error {
+	w := v.getWaiter()
+	w.next = q.head
+	q.head = w
 	mu.Unlock()
 	var err error
 	select {
-	case <-ch:
+	case <-w.ch:
 	case <-ctx.Done():
 		err = ctxErrno(ctx)
 	case <-to.c():
 		err = syscall.EWOULDBLOCK
 	}
 	mu.Lock()
+	if err != nil {
+		// Not woken, or woken too late: leave the set, drop a late signal.
+		q.remove(w)
+		select {
+		case <-w.ch:
+		default:
+		}
+	}
+	v.waiters.Put(w)
 	return err
 }
 
