@@ -498,6 +498,27 @@ func (p *proto) Shutdown(so *socket.Socket) error {
 	return nil
 }
 
+// Flush is told of a shutdown before the receive side is flushed: for
+// SHUT_RD and SHUT_RDWR the receive side is shut first, and a writer
+// stopped on our full buffer is restarted so that it learns (EPIPE) instead
+// of sleeping for ever.
+func (p *proto) Flush(so *socket.Socket, how int) {
+	if how == socket.SHUT_WR || so.Type() == socket.SOCK_DGRAM {
+		return
+	}
+	so.Cantrcvmore()
+	u := pcb(so)
+	p.d.link.RLock()
+	defer p.d.link.RUnlock()
+	if u.conn == nil {
+		return
+	}
+	so2 := u.conn.so
+	so2.Snd.Lock()
+	so2.Snd.ClearFlagsLocked(socket.SB_STOP)
+	so2.WwakeupLocked()
+}
+
 // Sockaddr is uipc_sockaddr: the bound name, the listener's name for an
 // accepted socket, or the unnamed address.
 func (p *proto) Sockaddr(so *socket.Socket) (socket.Sockaddr, error) {
@@ -545,6 +566,11 @@ func (p *proto) Rcvd(so *socket.Socket, _ int) error {
 func (p *proto) Send(so *socket.Socket, flags int, m *mbuf.Mbuf, nam socket.Sockaddr, control *mbuf.Mbuf) error {
 	d := p.d
 	u := pcb(so)
+	if flags&socket.PRUS_OOB != 0 {
+		mbuf.FreeChain(m)
+		d.vnet.DisposeControl(control)
+		return syscall.EOPNOTSUPP
+	}
 	if control != nil {
 		var err error
 		if control, err = d.internalize(so, control); err != nil {

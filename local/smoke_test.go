@@ -3,6 +3,7 @@ package local_test
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"syscall"
 	"testing"
 
@@ -86,5 +87,33 @@ func TestDgramAndSeqpacket(t *testing.T) {
 	m, err = recvmsg(b, 3, 0)
 	if err != nil || string(m.data) != "rec" || m.flags&socket.MSG_TRUNC == 0 {
 		t.Fatalf("seqpacket 2: %q %#x %v", m.data, m.flags, err)
+	}
+}
+
+// A writer stopped on a full peer learns of the peer's SHUT_RD instead of
+// sleeping for ever.
+func TestStoppedWriterSeesShutRD(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.pair(socket.SOCK_STREAM)
+	done := make(chan error, 1)
+	go func() {
+		_, err := send(a, make([]byte, 1<<20), 0)
+		done <- err
+	}()
+	// Wait until the writer has filled the peer and stopped.
+	for {
+		b.Rcv.Lock()
+		n := b.Rcv.AvailLocked()
+		b.Rcv.Unlock()
+		if n >= 64*1024 {
+			break
+		}
+		runtime.Gosched()
+	}
+	if err := b.Shutdown(socket.SHUT_RD); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("stopped writer got %v, want EPIPE", err)
 	}
 }
