@@ -152,9 +152,33 @@ func ParseCmsgcred(b []byte) (Cmsgcred, error) {
 	return c, nil
 }
 
-// sockcred is unp_addsockcred: an SCM_CREDS message with struct sockcred
-// (uid, euid, gid, egid, ngroups, groups) for a receiver that set
-// LOCAL_CREDS.
+// addSockcred is unp_addsockcred: for a receiver that set LOCAL_CREDS, put
+// the sender's struct sockcred first in the control chain, and drop any
+// SCM_CREDS (struct cmsgcred) the sender asked for.
+func (d *Domain) addSockcred(so *socket.Socket, control *mbuf.Mbuf) *mbuf.Mbuf {
+	head := d.sockcred(so)
+	tail := head
+	for m := control; m != nil; {
+		next := m.Next
+		m.Next = nil
+		if isCreds(m) {
+			m.Free()
+		} else {
+			tail.Next = m
+			tail = m
+		}
+		m = next
+	}
+	return head
+}
+
+func isCreds(m *mbuf.Mbuf) bool {
+	c, err := socket.ParseCmsgs(m.Data())
+	return err == nil && len(c) == 1 && c[0].Level == socket.SOL_SOCKET && c[0].Type == socket.SCM_CREDS
+}
+
+// sockcred makes an SCM_CREDS message with struct sockcred (uid, euid,
+// gid, egid, ngroups, groups).
 func (d *Domain) sockcred(so *socket.Socket) *mbuf.Mbuf {
 	c := so.Cred()
 	groups := append([]uint32{c.Gid}, c.Groups...)
@@ -235,20 +259,18 @@ func (p *proto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 			c := u.peercred
 			d.link.RUnlock()
 			if c == nil {
-				if so.Type() == socket.SOCK_DGRAM {
-					return syscall.EINVAL
+				if so.Type() == socket.SOCK_STREAM {
+					return syscall.ENOTCONN
 				}
-				return syscall.ENOTCONN
+				return syscall.EINVAL
 			}
 			x := Xucred{Uid: c.Uid, Groups: append([]uint32{c.Gid}, c.Groups...), Pid: c.Pid}
 			return sopt.OptCopyOut(x.Bytes())
 		case LOCAL_CREDS:
-			d.link.RLock()
 			v := 0
-			if u.wantcred {
+			if u.wantcred.Load() {
 				v = 1
 			}
-			d.link.RUnlock()
 			return sopt.OptOutInt(v)
 		}
 		return syscall.EOPNOTSUPP
@@ -259,10 +281,7 @@ func (p *proto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 		if err != nil {
 			return err
 		}
-		d.link.Lock()
-		u.wantcred = v != 0
-		u.credsent = false
-		d.link.Unlock()
+		u.wantcred.Store(v != 0)
 		return nil
 	}
 	return syscall.ENOPROTOOPT

@@ -82,6 +82,18 @@ func (d *Domain) gcOnce() int {
 		})
 		so.Rcv.Unlock()
 	}
+	// A connection waiting on a listen queue belongs to its listener: what
+	// its buffer holds is reached through the listener (unp_gc scans the
+	// buffers of sol_comp with the listener's).
+	queued := make(map[*unpcb]bool)
+	for _, u := range pcbs {
+		if h := u.so.Head(); h != nil {
+			if hu := pcb(h); hu != nil {
+				queued[u] = true
+				holds[hu] = append(holds[hu], holds[u]...)
+			}
+		}
+	}
 	// Candidates: every hold on the socket is a queued message.
 	candidate := make(map[*unpcb]bool)
 	for _, u := range pcbs {
@@ -97,7 +109,7 @@ func (d *Domain) gcOnce() int {
 	reached := make(map[*unpcb]bool)
 	var stack []*socket.Socket
 	for _, u := range pcbs {
-		if !candidate[u] {
+		if !candidate[u] && !queued[u] {
 			stack = append(stack, holds[u]...)
 		}
 	}
@@ -122,6 +134,9 @@ func (d *Domain) gcOnce() int {
 	// last release of each closes it.
 	for _, so := range dead {
 		so.Rflush()
+		for _, c := range so.Queued() {
+			c.Rflush()
+		}
 	}
 	d.Stats.GCCollected.Add(uint64(len(dead)))
 	return len(dead)

@@ -102,8 +102,7 @@ type unpcb struct {
 	peercred *socket.Cred // (link)
 	// listencred is the credential cached at listen(2), given to connectors.
 	listencred *socket.Cred
-	wantcred   bool // LOCAL_CREDS: add the sender's credential (link)
-	credsent   bool // stream: the one-shot credential went already
+	wantcred   atomic.Bool // LOCAL_CREDS: add the sender's credential (once on a stream)
 }
 
 // Attach adds the PF_LOCAL domain to a stack with the given tunables and
@@ -168,8 +167,11 @@ func (p *proto) Attach(so *socket.Socket, _ int) error {
 	default:
 		return syscall.EPROTOTYPE
 	}
-	if err := so.Reserve(snd, rcv); err != nil {
-		return err
+	// A socket cloned from a listener already has the listener's sizes.
+	if so.Snd.Hiwat() == 0 || so.Rcv.Hiwat() == 0 {
+		if err := so.Reserve(snd, rcv); err != nil {
+			return err
+		}
 	}
 	u := &unpcb{so: so, d: p.d, ino: p.d.ino.Add(1)}
 	so.PCB = u
@@ -196,7 +198,20 @@ func (p *proto) Detach(so *socket.Socket) {
 	delete(p.d.pcbs, u)
 	p.d.pcbMu.Unlock()
 	p.d.Stats.Sockets.Add(-1)
+	// Release what our buffer carries before collecting, so that the
+	// collector sees the holds it dropped (FreeBSD disposes of the rights
+	// in sofree and collects later from a task).
+	so.Rflush()
 	p.d.maybeGC()
+}
+
+// clearConnected is what unp_disconnect does to a datagram socket: it is no
+// longer connected, and may send and connect again.
+func clearConnected(so *socket.Socket) {
+	so.Lock()
+	so.SetStateLocked(0, socket.SS_ISCONNECTED)
+	so.Unlock()
+	so.Wwakeup()
 }
 
 // unbindLocked releases u's name in the namespace; the link lock is held.
@@ -231,7 +246,7 @@ func (d *Domain) disconnectAllLocked(u *unpcb, err syscall.Errno) []wakeup {
 		rso := r.so
 		ws = append(ws, func() {
 			rso.SetError(err)
-			rso.Isdisconnected()
+			clearConnected(rso)
 		})
 	}
 	return ws
@@ -249,7 +264,7 @@ func (d *Domain) disconnectLocked(u *unpcb) []wakeup {
 	so, so2 := u.so, u2.so
 	if so.Type() == socket.SOCK_DGRAM {
 		delete(u2.refs, u)
-		return []wakeup{so.Isdisconnected}
+		return []wakeup{func() { clearConnected(so) }}
 	}
 	u2.conn = nil
 	return []wakeup{so.Isdisconnected, so2.Isdisconnected}
@@ -391,7 +406,7 @@ func (p *proto) Connect(so *socket.Socket, nam socket.Sockaddr) error {
 	u3.addr = target.addr // the accepted socket reports the listener's name
 	u3.peercred = so.Cred()
 	u.peercred = target.listencred
-	u3.wantcred = target.wantcred
+	u3.wantcred.Store(target.wantcred.Load())
 	d.connectLocked(u, u3)
 	d.link.Unlock()
 	so3.Isconnected()
@@ -627,14 +642,15 @@ func (d *Domain) sendDgramLocked(u *unpcb, m *mbuf.Mbuf, nam socket.Sockaddr, co
 	}
 	so2 := target.so
 	from := socket.SockaddrUnix{Path: u.addr}
-	if target.wantcred {
-		control = mbuf.Cat(d.sockcred(u.so), control)
+	addcred := target.wantcred.Load()
+	if addcred {
+		control = d.addSockcred(u.so, control)
 	}
 	so2.Rcv.Lock()
 	if so2.Rcv.StateLocked()&socket.SBS_CANTRCVMORE != 0 || !so2.Rcv.AppendAddrLocked(from, m, control) {
 		so2.Rcv.Unlock()
 		d.Stats.DgramDrops.Add(1)
-		if target.wantcred {
+		if addcred {
 			// Take back the credential we prepended.
 			c := control
 			control = c.Next
@@ -658,9 +674,8 @@ func (d *Domain) sendStreamLocked(u *unpcb, m, control *mbuf.Mbuf) error {
 		return syscall.ENOTCONN
 	}
 	so, so2 := u.so, u2.so
-	if u2.wantcred && !u2.credsent {
-		control = mbuf.Cat(d.sockcred(so), control)
-		u2.credsent = true
+	if u2.wantcred.CompareAndSwap(true, false) {
+		control = d.addSockcred(so, control)
 	}
 	so2.Rcv.Lock()
 	if so2.Rcv.StateLocked()&socket.SBS_CANTRCVMORE != 0 {

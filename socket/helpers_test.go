@@ -371,8 +371,12 @@ func (tp *tproto) Attach(so *socket.Socket, _ int) error {
 	if err != nil {
 		return err
 	}
-	if err := so.Reserve(snd, rcv); err != nil {
-		return err
+	// As tcp_usr_attach and uipc_attach: a socket made by sonewconn
+	// already has the listener's sizes.
+	if so.Snd.Hiwat() == 0 || so.Rcv.Hiwat() == 0 {
+		if err := so.Reserve(snd, rcv); err != nil {
+			return err
+		}
 	}
 	so.PCB = &tpcb{}
 	tp.event(so, "attach")

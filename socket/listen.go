@@ -312,3 +312,42 @@ var DataReady = &AcceptFilter{
 		return SU_OK
 	},
 }
+
+// Head returns the listener whose queue holds the socket (so_listen), or
+// nil.
+func (so *Socket) Head() *Socket {
+	for {
+		so.mu.Lock()
+		h := so.head
+		so.mu.Unlock()
+		if h == nil {
+			return nil
+		}
+		// Confirm under the listener's lock, which guards the link.
+		h.mu.Lock()
+		so.mu.Lock()
+		same := so.head == h
+		so.mu.Unlock()
+		h.mu.Unlock()
+		if same {
+			return h
+		}
+	}
+}
+
+// Queued returns the sockets on a listener's queues, incomplete then
+// complete; nil when the socket does not listen.
+func (so *Socket) Queued() []*Socket {
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	if so.sol == nil {
+		return nil
+	}
+	var out []*Socket
+	for _, q := range []*sockq{&so.sol.incomp, &so.sol.comp} {
+		for c := q.first; c != nil; c = c.qnext {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -179,6 +179,7 @@ func (so *Socket) ReceiveGeneric(ctx context.Context, psa *Sockaddr, uio *Uio, m
 	flags := 0
 	if flagsp != nil {
 		flags = *flagsp &^ MSG_EOR
+		*flagsp &^= MSG_TRUNC
 	}
 	reportReal := flags&MSG_TRUNC != 0
 	flags &^= MSG_TRUNC
@@ -636,7 +637,7 @@ func (so *Socket) ReceiveDgram(ctx context.Context, psa *Sockaddr, uio *Uio, mp0
 	}
 	mbuf.FreeChain(m)
 	if flagsp != nil {
-		*flagsp = out
+		*flagsp |= out
 	}
 	return err
 }
