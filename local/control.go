@@ -1,7 +1,6 @@
 package local
 
 import (
-	"context"
 	"encoding/binary"
 	"syscall"
 	"time"
@@ -9,29 +8,6 @@ import (
 	"github.com/bsdnet/bsdnet/mbuf"
 	"github.com/bsdnet/bsdnet/socket"
 )
-
-// Sosend is uipc_sosend_dgram, the PF_LOCAL datagram send: MSG_OOB is
-// EOPNOTSUPP, a datagram over net.local.dgram.maxdgram is EMSGSIZE, and a
-// full receiver is ENOBUFS at once, even for a blocking socket.
-func (p *proto) Sosend(ctx context.Context, so *socket.Socket, addr socket.Sockaddr, uio *socket.Uio, top, control *mbuf.Mbuf, flags int) error {
-	resid := mbuf.Length(top)
-	if uio != nil {
-		resid = uio.Resid
-	}
-	var err error
-	switch {
-	case flags&socket.MSG_OOB != 0:
-		err = syscall.EOPNOTSUPP
-	case resid > p.d.tun.DgramMaxdgram:
-		err = syscall.EMSGSIZE
-	}
-	if err != nil {
-		mbuf.FreeChain(top)
-		p.d.vnet.DisposeControl(control)
-		return err
-	}
-	return so.SendDgram(ctx, addr, uio, top, control, flags)
-}
 
 // maxRights is how many descriptors one SCM_RIGHTS message may carry:
 // (MCLBYTES - CMSG_ALIGN(sizeof(struct cmsghdr))) / sizeof(void *).

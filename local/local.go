@@ -120,7 +120,7 @@ func Attach(v *socket.Vnet, tun Tunables) (*Domain, error) {
 	dgram := &socket.Protosw{Type: socket.SOCK_DGRAM,
 		Flags:     socket.PR_ATOMIC | socket.PR_ADDR | socket.PR_RIGHTS | socket.PR_CAPATTACH,
 		Usrreqs:   &proto{d: d},
-		Sosend:    socket.SendProto,
+		Sosend:    socket.SendDgram,
 		Soreceive: socket.ReceiveDgram}
 	seqpacket := &socket.Protosw{Type: socket.SOCK_SEQPACKET,
 		Flags: socket.PR_ADDR | socket.PR_ATOMIC | socket.PR_CONNREQUIRED | socket.PR_WANTRCVD |
@@ -578,22 +578,31 @@ func (p *proto) Rcvd(so *socket.Socket, _ int) error {
 }
 
 // Send is uipc_send: append to the peer's receive buffer and wake it.
+// MSG_OOB is EOPNOTSUPP; a datagram over net.local.dgram.maxdgram is
+// EMSGSIZE; a full datagram receiver is ENOBUFS at once, even for a blocking
+// socket (the datagram path is sosend_dgram, which never waits).
 func (p *proto) Send(so *socket.Socket, flags int, m *mbuf.Mbuf, nam socket.Sockaddr, control *mbuf.Mbuf) error {
 	d := p.d
 	u := pcb(so)
-	if flags&socket.PRUS_OOB != 0 {
+	var err error
+	switch {
+	case flags&socket.PRUS_OOB != 0:
+		err = syscall.EOPNOTSUPP
+	case so.Type() == socket.SOCK_DGRAM && mbuf.Length(m) > d.tun.DgramMaxdgram:
+		// uipc_sosend_dgram: net.local.dgram.maxdgram bounds a datagram.
+		err = syscall.EMSGSIZE
+	}
+	if err != nil {
 		mbuf.FreeChain(m)
 		d.vnet.DisposeControl(control)
-		return syscall.EOPNOTSUPP
+		return err
 	}
 	if control != nil {
-		var err error
 		if control, err = d.internalize(so, control); err != nil {
 			mbuf.FreeChain(m)
 			return err
 		}
 	}
-	var err error
 	var ws []wakeup
 	d.link.RLock()
 	switch so.Type() {

@@ -314,9 +314,13 @@ func Split(m *Mbuf, off int) *Mbuf {
 }
 
 // Copy returns a new chain that refers to n bytes of m's data starting off
-// bytes in (m_copym), sharing storage. n < 0 means to the end. Flags M_EOR
-// carry over to the copy of the mbuf that bore them.
+// bytes in (m_copym), sharing storage. n < 0 means to the end; a negative
+// off gives nil. Flags M_EOR carry over to the copy of the mbuf that bore
+// them (as m_copym, an exact n stops before a trailing empty mbuf).
 func Copy(m *Mbuf, off, n int) *Mbuf {
+	if off < 0 {
+		return nil
+	}
 	for m != nil && off >= m.len && !(off == 0 && m.len == 0) {
 		off -= m.len
 		m = m.Next
@@ -375,6 +379,7 @@ func Pullup(m *Mbuf, n int) (*Mbuf, error) {
 			src.off += k
 			src.len -= k
 			if src.len == 0 {
+				m.Flags |= src.Flags & M_EOR
 				m.Next = src.Free()
 			}
 		}

@@ -661,3 +661,93 @@ func TestShutdownUnconnectedDgramWakesReader(t *testing.T) {
 		}
 	})
 }
+
+func TestListenProtoCheckBusy(t *testing.T) {
+	// solisten_proto_check: EAGAIN while a receive is in progress.
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		so := e.test(socket.SOCK_DGRAM)
+		so.Bind(taddr("d"))
+		res := make(chan error, 1)
+		go func() {
+			_, _, err := recv(so, 10, 0)
+			res <- err
+		}()
+		synctest.Wait()
+		wantErr(t, "listen during a receive", so.Listen(5), syscall.EAGAIN)
+		if so.Listening() {
+			t.Fatal("socket listens after a failed solisten_proto_check")
+		}
+		so.Shutdown(socket.SHUT_RD)
+		if err := <-res; err != nil {
+			t.Fatalf("receive: %v", err)
+		}
+	})
+}
+
+func TestConnectClearsStaleError(t *testing.T) {
+	e := newEnv(t)
+	e.tp.set(func(tp *tproto) { tp.connectAsync = true })
+	so := e.test(socket.SOCK_STREAM)
+	so.SetError(syscall.ETIMEDOUT)
+	if err := so.Connect(taddr("x")); err != nil {
+		t.Fatal(err)
+	}
+	if so.Error() != 0 {
+		t.Fatalf("so_error %v left from before soconnect", so.Error())
+	}
+	so.Isconnected()
+	if err := so.WaitConnected(bg); err != nil {
+		t.Fatalf("WaitConnected: %v", err)
+	}
+}
+
+func TestRelistenKeepsQueue(t *testing.T) {
+	e := newEnv(t)
+	l := e.listener(socket.SOCK_STREAM, "/l", 5)
+	for i := 0; i < 3; i++ {
+		if err := e.local(socket.SOCK_STREAM).Connect(socket.SockaddrUnix{Path: "/l"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	if qlen, _, qlimit := l.ListenQueue(); qlen != 3 || qlimit != 1 {
+		t.Fatalf("after re-listen: qlen %d qlimit %d, want 3 and 1", qlen, qlimit)
+	}
+	wantErr(t, "connect past the new limit", e.local(socket.SOCK_STREAM).Connect(socket.SockaddrUnix{Path: "/l"}), syscall.ECONNREFUSED)
+	for i := 0; i < 3; i++ {
+		if _, err := l.ListenDequeue(bg, socket.MSG_DONTWAIT); err != nil {
+			t.Fatalf("accept %d after re-listen: %v", i, err)
+		}
+	}
+}
+
+func TestShutdownRdWakesBlockedStreamReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		_, b := e.pair(socket.SOCK_STREAM)
+		res := make(chan error, 1)
+		go func() {
+			d, _, err := recv(b, 10, 0)
+			if err == nil && len(d) != 0 {
+				err = errors.New("data")
+			}
+			res <- err
+		}()
+		synctest.Wait()
+		if err := b.Shutdown(socket.SHUT_RD); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		select {
+		case err := <-res:
+			if err != nil {
+				t.Fatalf("reader after SHUT_RD: %v, want EOF", err)
+			}
+		default:
+			t.Fatal("reader still blocked after SHUT_RD")
+		}
+	})
+}

@@ -560,6 +560,10 @@ func (tp *tproto) Abort(so *socket.Socket) {
 
 func (tp *tproto) Close(so *socket.Socket) {
 	tp.event(so, "close")
+	if so.State()&socket.SS_ISCONNECTING != 0 {
+		// As tcp_usr_close of a connection not yet established.
+		so.Isdisconnected()
+	}
 	if peer := tp.unlink(so); peer != nil {
 		peer.Isdisconnected()
 	}

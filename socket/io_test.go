@@ -753,7 +753,7 @@ func TestOutOfBand(t *testing.T) {
 	d.SetOOBMarkLocked(4)
 	d.Rcv.Unlock()
 	d.HasOutOfBand()
-	if err := p.Wait(bg, 0); err != nil {
+	if err := p.Wait(bg, 5*time.Second); err != nil {
 		t.Fatalf("sohasoutofband did not wake the poller: %v", err)
 	}
 	if r := d.Poll(socket.POLLPRI|socket.POLLRDBAND, nil); r != socket.POLLPRI|socket.POLLRDBAND {
@@ -930,5 +930,72 @@ func TestVectorIO(t *testing.T) {
 	}
 	if got, _, _ := recv(b, 10, 0); !slices.Equal(got, []byte("f")) {
 		t.Fatalf("rest %q", got)
+	}
+}
+
+func TestTruncFlagOnlyWhenTruncated(t *testing.T) {
+	e := newEnv(t)
+	for _, typ := range []int{socket.SOCK_DGRAM, socket.SOCK_SEQPACKET} {
+		a, b := e.pair(typ)
+		send(a, []byte("fits"), 0)
+		got, flags, err := recv(b, 100, socket.MSG_TRUNC)
+		if err != nil || string(got) != "fits" || flags&socket.MSG_TRUNC != 0 {
+			t.Fatalf("type %d: record that fits, MSG_TRUNC in: %q flags %#x %v", typ, got, flags, err)
+		}
+	}
+	// On a stream, MSG_TRUNC changes nothing.
+	a, b := e.pair(socket.SOCK_STREAM)
+	send(a, []byte("0123456789"), 0)
+	got, flags, err := recv(b, 4, socket.MSG_TRUNC)
+	if err != nil || string(got) != "0123" || flags&socket.MSG_TRUNC != 0 {
+		t.Fatalf("stream with MSG_TRUNC: %q flags %#x %v", got, flags, err)
+	}
+}
+
+func TestDgramRcvtimeo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		d := e.local(socket.SOCK_DGRAM)
+		d.Bind(socket.SockaddrUnix{Path: "/d"})
+		setopt(d, socket.SO_RCVTIMEO, socket.Timeval{Sec: 4}.Bytes())
+		start := time.Now()
+		_, _, err := recv(d, 10, 0)
+		wantErr(t, "dgram recv with SO_RCVTIMEO", err, syscall.EWOULDBLOCK)
+		if el := time.Since(start); el != 4*time.Second {
+			t.Fatalf("expired after %v", el)
+		}
+		d.SetError(syscall.ECONNRESET)
+		_, _, err = recv(d, 10, 0)
+		wantErr(t, "dgram recv with so_error", err, syscall.ECONNRESET)
+		_, _, err = recv(d, 10, socket.MSG_DONTWAIT)
+		wantErr(t, "dgram recv after so_error", err, syscall.EWOULDBLOCK)
+	})
+}
+
+func TestPollListenerOnlyReadEvents(t *testing.T) {
+	// sopoll_generic on a listener: without POLLIN|POLLRDNORM in events
+	// the answer is 0, even after shutdown set so_error.
+	e := newEnv(t)
+	l := e.listener(socket.SOCK_STREAM, "/l", 5)
+	l.Shutdown(socket.SHUT_RDWR)
+	for _, ev := range []int{socket.POLLOUT, socket.POLLPRI, socket.POLLOUT | socket.POLLWRNORM | socket.POLLRDBAND} {
+		if r := l.Poll(ev, nil); r != 0 {
+			t.Errorf("shut listener, events %#x: revents %#x, want 0", ev, r)
+		}
+	}
+	if r := l.Poll(socket.POLLRDNORM, nil); r != socket.POLLRDNORM|socket.POLLHUP {
+		t.Errorf("shut listener, POLLRDNORM: revents %#x", r)
+	}
+}
+
+func TestPollRdhupWithIgnoreEOF(t *testing.T) {
+	// sopoll_generic reports POLLRDHUP when the receive side is shut
+	// whether or not POLLINIGNEOF is asked; POLLINIGNEOF only hides the
+	// POLLIN of end of file (and POLLHUP).
+	e := newEnv(t)
+	a, b := e.pair(socket.SOCK_STREAM)
+	b.Shutdown(socket.SHUT_WR)
+	if r := a.Poll(socket.POLLIN|socket.POLLRDHUP|socket.POLLINIGNEOF, nil); r != socket.POLLRDHUP {
+		t.Errorf("EOF with POLLIN|POLLRDHUP|POLLINIGNEOF: revents %#x, want POLLRDHUP", r)
 	}
 }

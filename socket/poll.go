@@ -105,6 +105,9 @@ func (so *Socket) Poll(events int, p *Poller) int {
 // receive side is shut.
 func (so *Socket) PollGeneric(events int, p *Poller) int {
 	if so.Listening() {
+		if events&(POLLIN|POLLRDNORM) == 0 {
+			return 0
+		}
 		so.mu.Lock()
 		defer so.mu.Unlock()
 		revents := 0
@@ -145,6 +148,8 @@ func (so *Socket) PollGeneric(events int, p *Poller) int {
 		if cantsend {
 			revents |= POLLHUP
 		}
+	}
+	if so.Rcv.state&SBS_CANTRCVMORE != 0 {
 		revents |= events & POLLRDHUP
 	}
 	if revents == 0 && p != nil && events&(POLLIN|POLLPRI|POLLRDNORM|POLLRDBAND|POLLRDHUP) != 0 {

@@ -115,6 +115,41 @@ func (sb *Sockbuf) currentLocked(nextrecord *mbuf.Mbuf) *mbuf.Mbuf {
 	return sb.mb
 }
 
+// takeLocked unlinks up to max bytes of data of type typ from the front of
+// the current record (ending before nextrecord), splitting an mbuf that
+// straddles the end, and reports whether it took the record's end.
+func (sb *Sockbuf) takeLocked(max int, typ mbuf.Type, nextrecord *mbuf.Mbuf) (chain *mbuf.Mbuf, eor bool) {
+	var tail *mbuf.Mbuf
+	add := func(c *mbuf.Mbuf) {
+		if chain == nil {
+			chain = c
+		} else {
+			tail.Next = c
+		}
+		tail = c
+	}
+	for max > 0 && sb.mb != nil && sb.mb != nextrecord && sb.mb.Type == typ {
+		m := sb.mb
+		if m.Len() > max {
+			c := mbuf.Copy(m, 0, max)
+			c.Flags &^= mbuf.M_PKTHDR | mbuf.M_EOR
+			mbuf.Adj(m, max)
+			sb.ccc -= max
+			sb.acc -= max
+			add(c)
+			break
+		}
+		max -= m.Len()
+		c := sb.consumeFirst(nextrecord)
+		add(c)
+		if c.Flags&mbuf.M_EOR != 0 {
+			eor = true
+			break
+		}
+	}
+	return chain, eor
+}
+
 // consumeFirst removes the first mbuf of the first record, returning it
 // detached; nextrecord is the record after.
 func (sb *Sockbuf) consumeFirst(nextrecord *mbuf.Mbuf) *mbuf.Mbuf {
@@ -321,64 +356,89 @@ restart:
 		}
 		sb.state &^= SBS_RCVATMARK
 		n := uio.Resid
-		if so.oobmark != 0 && n > so.oobmark-offset {
-			n = so.oobmark - offset
-		}
-		if n > m.Len()-moff {
-			n = m.Len() - moff
-		}
-		if mp0 == nil {
-			data := m.Data()[moff : moff+n]
+		if !peek && mp0 == nil && !atomic && so.oobmark == 0 && uio.hasBuffers() {
+			// Stream fast path: unlink what this read takes, let the
+			// protocol reopen the sender's window (pr_rcvd), and copy out
+			// with the lock dropped, so that the sender refills the buffer
+			// while we copy.
+			chain, eor := sb.takeLocked(uio.Resid, typ, nextrecord)
 			sb.mu.Unlock()
-			_, err := uio.copyOut(data)
+			if pr.Flags&PR_WANTRCVD != 0 && flags&MSG_SOCALLBCK == 0 {
+				pr.Usrreqs.Rcvd(so, flags)
+			}
+			var err error
+			for c := chain; c != nil && err == nil; c = c.Next {
+				_, err = uio.copyOut(c.Data())
+			}
+			mbuf.FreeChain(chain)
 			sb.mu.Lock()
 			if err != nil {
-				if atomic && !peek {
-					mbuf.FreeChain(sb.DropRecordLocked())
-				}
 				return err
 			}
-		} else {
-			uio.skip(n)
-		}
-		if n == m.Len()-moff {
-			if m.Flags&mbuf.M_EOR != 0 {
+			if eor {
 				flags |= MSG_EOR
 			}
-			if peek {
-				m = m.Next
-				moff = 0
+			m = sb.currentLocked(nextrecord)
+		} else {
+			if so.oobmark != 0 && n > so.oobmark-offset {
+				n = so.oobmark - offset
+			}
+			if n > m.Len()-moff {
+				n = m.Len() - moff
+			}
+			if mp0 == nil {
+				data := m.Data()[moff : moff+n]
+				sb.mu.Unlock()
+				_, err := uio.copyOut(data)
+				sb.mu.Lock()
+				if err != nil {
+					if atomic && !peek {
+						mbuf.FreeChain(sb.DropRecordLocked())
+					}
+					return err
+				}
 			} else {
-				nextrecord = m.NextPkt
-				c := sb.consumeFirst(nextrecord)
+				uio.skip(n)
+			}
+			if n == m.Len()-moff {
+				if m.Flags&mbuf.M_EOR != 0 {
+					flags |= MSG_EOR
+				}
+				if peek {
+					m = m.Next
+					moff = 0
+				} else {
+					nextrecord = m.NextPkt
+					c := sb.consumeFirst(nextrecord)
+					if mp0 != nil {
+						if mpTail == nil {
+							*mp0 = c
+						} else {
+							mpTail.Next = c
+						}
+						mpTail = c
+					} else {
+						c.Free()
+					}
+					m = sb.currentLocked(nextrecord)
+				}
+			} else if peek {
+				moff += n
+			} else {
 				if mp0 != nil {
+					c := mbuf.Copy(m, 0, n)
+					c.Flags &^= mbuf.M_PKTHDR
 					if mpTail == nil {
 						*mp0 = c
 					} else {
 						mpTail.Next = c
 					}
 					mpTail = c
-				} else {
-					c.Free()
 				}
-				m = sb.currentLocked(nextrecord)
+				mbuf.Adj(m, n)
+				sb.ccc -= n
+				sb.acc -= n
 			}
-		} else if peek {
-			moff += n
-		} else {
-			if mp0 != nil {
-				c := mbuf.Copy(m, 0, n)
-				c.Flags &^= mbuf.M_PKTHDR
-				if mpTail == nil {
-					*mp0 = c
-				} else {
-					mpTail.Next = c
-				}
-				mpTail = c
-			}
-			mbuf.Adj(m, n)
-			sb.ccc -= n
-			sb.acc -= n
 		}
 		if so.oobmark != 0 {
 			if !peek {

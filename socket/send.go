@@ -277,9 +277,12 @@ func (so *Socket) SendDgram(ctx context.Context, addr Sockaddr, uio *Uio, top, c
 		m.PktLen = resid
 	}
 	prflags := 0
-	if flags&MSG_EOF != 0 && so.proto.Flags&PR_IMPLOPCL != 0 {
+	switch {
+	case flags&MSG_OOB != 0:
+		prflags = PRUS_OOB
+	case flags&MSG_EOF != 0 && so.proto.Flags&PR_IMPLOPCL != 0:
 		prflags = PRUS_EOF
-	} else if flags&MSG_MORETOCOME != 0 {
+	case flags&MSG_MORETOCOME != 0:
 		prflags = PRUS_MORETOCOME
 	}
 	return so.proto.Usrreqs.Send(so, prflags, m, addr, control)

@@ -361,6 +361,7 @@ func (so *Socket) soclose(ctx context.Context) error {
 	so.Cantsendmore()
 	so.mu.Lock()
 	so.closed = true
+	so.timeo.wakeup() // connect and linger waiters
 	var victims []*Socket
 	if sol := so.sol; sol != nil {
 		for _, q := range []*sockq{&sol.incomp, &sol.comp} {
@@ -464,6 +465,9 @@ func (so *Socket) WaitConnected(ctx context.Context) error {
 		return syscall.EINPROGRESS
 	}
 	for so.State()&SS_ISCONNECTING != 0 && so.soerror.Load() == 0 {
+		if so.closed {
+			return syscall.EBADF
+		}
 		if err := so.vnet.msleep(&so.mu, &so.timeo, ctx, nil); err != nil {
 			return err
 		}

@@ -74,5 +74,8 @@ func (u *Uio) copyIn(dst []byte) (int, error) {
 	return n, nil
 }
 
+// hasBuffers reports whether the Uio has somewhere to copy to or from.
+func (u *Uio) hasBuffers() bool { return len(u.cur) > 0 || len(u.iov) > 0 }
+
 // skip counts n bytes as moved without copying (for mp0 receives).
 func (u *Uio) skip(n int) { u.Resid -= n }

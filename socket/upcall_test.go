@@ -232,7 +232,7 @@ func TestListenUpcallReplacesPollers(t *testing.T) {
 	if calls.Load() != 1 {
 		t.Fatalf("listen upcall calls = %d, want 1", calls.Load())
 	}
-	if err := p.Wait(bg, 0); err == nil {
+	if err := p.Wait(bg, 50*time.Millisecond); err == nil {
 		t.Fatal("poller woken although the listen upcall replaces the wakeup")
 	}
 	// Shutdown wakes the upcall too.

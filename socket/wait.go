@@ -102,12 +102,16 @@ func (v *Vnet) msleep(mu *sync.Mutex, q *waitq, ctx context.Context, to *timeout
 	q.head = w
 	mu.Unlock()
 	var err error
-	select {
-	case <-w.ch:
-	case <-ctx.Done():
-		err = ctxErrno(ctx)
-	case <-to.c():
-		err = syscall.EWOULDBLOCK
+	if done, tc := ctx.Done(), to.c(); done == nil && tc == nil {
+		<-w.ch
+	} else {
+		select {
+		case <-w.ch:
+		case <-done:
+			err = ctxErrno(ctx)
+		case <-tc:
+			err = syscall.EWOULDBLOCK
+		}
 	}
 	mu.Lock()
 	if err != nil {
