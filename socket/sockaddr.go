@@ -2,6 +2,7 @@ package socket
 
 import (
 	"fmt"
+	"net/netip"
 	"syscall"
 )
 
@@ -85,4 +86,84 @@ func FormatSockaddr(sa Sockaddr) string {
 		return s.String()
 	}
 	return fmt.Sprintf("af%d", sa.Family())
+}
+
+// SockaddrInet4 is an AF_INET address (struct sockaddr_in).
+type SockaddrInet4 struct {
+	Port int
+	Addr [4]byte
+}
+
+// Family returns AF_INET.
+func (SockaddrInet4) Family() int { return AF_INET }
+
+// Len returns sizeof(struct sockaddr_in), 16.
+func (SockaddrInet4) Len() int { return 16 }
+
+// String returns addr:port, or addr.* for port 0, as netstat prints it.
+func (sa SockaddrInet4) String() string {
+	a := netip.AddrFrom4(sa.Addr)
+	if sa.Port == 0 {
+		if a.IsUnspecified() {
+			return "*.*"
+		}
+		return a.String() + ".*"
+	}
+	if a.IsUnspecified() {
+		return fmt.Sprintf("*.%d", sa.Port)
+	}
+	return fmt.Sprintf("%s.%d", a, sa.Port)
+}
+
+// AddrPort returns the address as a netip.AddrPort.
+func (sa SockaddrInet4) AddrPort() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+}
+
+// SockaddrInet6 is an AF_INET6 address (struct sockaddr_in6).
+type SockaddrInet6 struct {
+	Port   int
+	ZoneId uint32
+	Addr   [16]byte
+}
+
+// Family returns AF_INET6.
+func (SockaddrInet6) Family() int { return AF_INET6 }
+
+// Len returns sizeof(struct sockaddr_in6), 28.
+func (SockaddrInet6) Len() int { return 28 }
+
+// String returns addr.port as netstat prints it.
+func (sa SockaddrInet6) String() string {
+	a := netip.AddrFrom16(sa.Addr)
+	if sa.ZoneId != 0 {
+		a = a.WithZone(fmt.Sprint(sa.ZoneId))
+	}
+	p := "*"
+	if sa.Port != 0 {
+		p = fmt.Sprint(sa.Port)
+	}
+	if a.IsUnspecified() {
+		return "*." + p
+	}
+	return a.String() + "." + p
+}
+
+// AddrPort returns the address as a netip.AddrPort.
+func (sa SockaddrInet6) AddrPort() netip.AddrPort {
+	a := netip.AddrFrom16(sa.Addr)
+	if sa.ZoneId != 0 {
+		a = a.WithZone(fmt.Sprint(sa.ZoneId))
+	}
+	return netip.AddrPortFrom(a, uint16(sa.Port))
+}
+
+// SockaddrFromAddrPort returns the socket address of ap: AF_INET for an
+// IPv4 address, AF_INET6 otherwise.
+func SockaddrFromAddrPort(ap netip.AddrPort) Sockaddr {
+	a := ap.Addr()
+	if a.Is4() {
+		return SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
+	}
+	return SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 }
