@@ -201,6 +201,13 @@ func (ifp *Ifnet) RemoveTap(t Tap) {
 	}
 }
 
+// Tapped reports whether a capture tap is attached.
+func (ifp *Ifnet) Tapped() bool {
+	ifp.mu.Lock()
+	defer ifp.mu.Unlock()
+	return len(ifp.taps) > 0
+}
+
 func (ifp *Ifnet) tap(m *mbuf.Mbuf, out bool) {
 	ifp.mu.Lock()
 	taps := ifp.taps

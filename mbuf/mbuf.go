@@ -57,6 +57,18 @@ const (
 	M_EOR    Flags = 0x4 // end of record
 )
 
+// Csum is a transport checksum left to be computed when the packet leaves
+// on a link that can damage it (FreeBSD's CSUM_DELAY_DATA): the field at
+// Start+Off holds the pseudo-header sum, and the checksum is the complement
+// of the sum of every byte from Start to the packet's end. Start counts
+// from the beginning of the network header; the network layer adds its
+// header length when it prepends it.
+type Csum struct {
+	Delayed bool
+	Start   uint16
+	Off     uint16
+}
+
 // Mbuf is one buffer of a chain. The zero Mbuf is not usable; get one from a
 // Pool.
 type Mbuf struct {
@@ -70,6 +82,9 @@ type Mbuf struct {
 	Obj any
 	// PktLen is the length of the whole packet when M_PKTHDR is set.
 	PktLen int
+	// Csum describes a checksum left for the link to compute, on a packet
+	// header mbuf (csum_flags / csum_data).
+	Csum Csum
 
 	cl    *cluster
 	off   int // start of data within cl.b
@@ -321,6 +336,7 @@ func Copy(m *Mbuf, off, n int) *Mbuf {
 	if off < 0 {
 		return nil
 	}
+	start, off0, n0 := m, off, n
 	for m != nil && off >= m.len && !(off == 0 && m.len == 0) {
 		off -= m.len
 		m = m.Next
@@ -357,6 +373,9 @@ func Copy(m *Mbuf, off, n int) *Mbuf {
 	if head != nil {
 		head.Flags |= M_PKTHDR
 		head.PktLen = Length(head)
+		if start != nil && start.Flags&M_PKTHDR != 0 && off0 == 0 && n0 < 0 {
+			head.Csum = start.Csum
+		}
 	}
 	return head
 }
@@ -388,6 +407,7 @@ func Pullup(m *Mbuf, n int) (*Mbuf, error) {
 	h := m.pool.Get(m.Type, n)
 	h.Flags = m.Flags & M_PKTHDR
 	h.PktLen = m.PktLen
+	h.Csum = m.Csum
 	m.Flags &^= M_PKTHDR
 	h.len = n
 	CopyData(m, 0, h.cl.b[h.off:h.off+n])

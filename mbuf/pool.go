@@ -180,7 +180,9 @@ func (p *Pool) Prepend(m *Mbuf, n int) *Mbuf {
 	if m.Flags&M_PKTHDR != 0 {
 		h.Flags |= M_PKTHDR
 		h.PktLen = m.PktLen + n
+		h.Csum = m.Csum
 		m.Flags &^= M_PKTHDR
+		m.Csum = Csum{}
 	}
 	return h
 }

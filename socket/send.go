@@ -7,9 +7,10 @@ import (
 	"github.com/bsdnet/bsdnet/mbuf"
 )
 
-// maxHdr is the leading space left in the first mbuf of an atomic send for
-// protocol headers (max_hdr).
-const maxHdr = 0
+// maxHdr is the leading space left in the first mbuf of a send for the
+// protocol and link headers to be prepended in place (max_hdr): Ethernet,
+// IPv6 and UDP.
+const maxHdr = 64
 
 // Send is sosend(9), the kernel's sendmsg(2): send the bytes of uio, or the
 // mbuf chain top (only one of the two), with optional control data, to the
@@ -162,7 +163,7 @@ func (so *Socket) SendGeneric(ctx context.Context, addr Sockaddr, uio *Uio, top,
 				if !atomic {
 					n = min(space, resid)
 				}
-				m = so.vnet.Pool.GetHdr(mbuf.MT_DATA, min(n, mbuf.MaxCluster), maxHdr)
+				m = so.vnet.Pool.GetHdr(mbuf.MT_DATA, min(n, mbuf.MaxCluster-maxHdr), maxHdr)
 				if n > 0 {
 					if err := uioToMbuf(so.vnet.Pool, uio, m, n); err != nil {
 						mbuf.FreeChain(m)
@@ -266,7 +267,7 @@ func (so *Socket) SendDgram(ctx context.Context, addr Sockaddr, uio *Uio, top, c
 	}
 	m := top
 	if uio != nil {
-		m = so.vnet.Pool.GetHdr(mbuf.MT_DATA, min(resid, mbuf.MaxCluster), maxHdr)
+		m = so.vnet.Pool.GetHdr(mbuf.MT_DATA, min(resid, mbuf.MaxCluster-maxHdr), maxHdr)
 		if resid > 0 {
 			if err := uioToMbuf(so.vnet.Pool, uio, m, resid); err != nil {
 				mbuf.FreeChain(m)
