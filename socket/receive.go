@@ -106,19 +106,10 @@ func (sb *Sockbuf) pushsync(nextrecord *mbuf.Mbuf) {
 	}
 }
 
-// currentLocked returns the first mbuf of the record being read, or nil
-// when that record is used up and the buffer's front is nextrecord.
-func (sb *Sockbuf) currentLocked(nextrecord *mbuf.Mbuf) *mbuf.Mbuf {
-	if sb.mb == nextrecord {
-		return nil
-	}
-	return sb.mb
-}
-
 // takeLocked unlinks up to max bytes of data of type typ from the front of
-// the current record (ending before nextrecord), splitting an mbuf that
-// straddles the end, and reports whether it took the record's end.
-func (sb *Sockbuf) takeLocked(max int, typ mbuf.Type, nextrecord *mbuf.Mbuf) (chain *mbuf.Mbuf, eor bool) {
+// the first record, splitting an mbuf that straddles the end. It reports
+// whether it took the record's end mark and whether the record is used up.
+func (sb *Sockbuf) takeLocked(max int, typ mbuf.Type) (chain *mbuf.Mbuf, eor, ended bool) {
 	var tail *mbuf.Mbuf
 	add := func(c *mbuf.Mbuf) {
 		if chain == nil {
@@ -128,7 +119,7 @@ func (sb *Sockbuf) takeLocked(max int, typ mbuf.Type, nextrecord *mbuf.Mbuf) (ch
 		}
 		tail = c
 	}
-	for max > 0 && sb.mb != nil && sb.mb != nextrecord && sb.mb.Type == typ {
+	for max > 0 && sb.mb != nil && sb.mb.Type == typ {
 		m := sb.mb
 		if m.Len() > max {
 			c := mbuf.Copy(m, 0, max)
@@ -140,31 +131,40 @@ func (sb *Sockbuf) takeLocked(max int, typ mbuf.Type, nextrecord *mbuf.Mbuf) (ch
 			break
 		}
 		max -= m.Len()
-		c := sb.consumeFirst(nextrecord)
+		c, rest := sb.consumeFirst()
 		add(c)
 		if c.Flags&mbuf.M_EOR != 0 {
 			eor = true
+		}
+		if rest == nil {
+			ended = true
+		}
+		if eor || ended {
 			break
 		}
 	}
-	return chain, eor
+	return chain, eor, ended
 }
 
-// consumeFirst removes the first mbuf of the first record, returning it
-// detached; nextrecord is the record after.
-func (sb *Sockbuf) consumeFirst(nextrecord *mbuf.Mbuf) *mbuf.Mbuf {
-	m := sb.mb
+// consumeFirst removes the first mbuf of the first record and returns it
+// detached, with what is left of its record: nil when the record is used
+// up (the buffer then starts at the next record, read live from the
+// record's link, not from a value captured before the lock was dropped).
+func (sb *Sockbuf) consumeFirst() (m, rest *mbuf.Mbuf) {
+	m = sb.mb
+	next := m.NextPkt
 	sb.sbfree(m)
-	sb.mb = m.Next
+	rest = m.Next
+	sb.mb = rest
 	m.Next, m.NextPkt = nil, nil
-	sb.pushsync(nextrecord)
-	return m
+	sb.pushsync(next)
+	return m, rest
 }
 
 // takeControl moves the control mbufs at the front of the first record to
 // a chain for the caller, or copies them (without in-flight rights, which a
 // peek never delivers) under MSG_PEEK.
-func (so *Socket) takeControl(m *mbuf.Mbuf, peek bool, nextrecord *mbuf.Mbuf) (cm, rest *mbuf.Mbuf) {
+func (so *Socket) takeControl(m *mbuf.Mbuf, peek bool) (cm, rest *mbuf.Mbuf) {
 	var tail *mbuf.Mbuf
 	add := func(c *mbuf.Mbuf) {
 		if cm == nil {
@@ -185,9 +185,9 @@ func (so *Socket) takeControl(m *mbuf.Mbuf, peek bool, nextrecord *mbuf.Mbuf) (c
 			m = m.Next
 			continue
 		}
-		c := sb.consumeFirst(nextrecord)
+		c, rest := sb.consumeFirst()
 		add(c)
-		m = sb.currentLocked(nextrecord)
+		m = rest
 	}
 	return cm, m
 }
@@ -303,7 +303,6 @@ restart:
 		}
 	}
 	// dontblock:
-	nextrecord := m.NextPkt
 	if pr.Flags&PR_ADDR != 0 && m.Type == mbuf.MT_SONAME {
 		origResid = 0
 		if psa != nil {
@@ -314,13 +313,14 @@ restart:
 		if peek {
 			m = m.Next
 		} else {
-			sb.consumeFirst(nextrecord).Free()
-			m = sb.currentLocked(nextrecord)
+			c, rest := sb.consumeFirst()
+			c.Free()
+			m = rest
 		}
 	}
 	if m != nil && m.Type == mbuf.MT_CONTROL {
 		var cm *mbuf.Mbuf
-		cm, m = so.takeControl(m, peek, nextrecord)
+		cm, m = so.takeControl(m, peek)
 		if cm != nil {
 			if controlp != nil {
 				if d := so.proto.Domain; !peek && d != nil && d.Externalize != nil {
@@ -337,9 +337,6 @@ restart:
 	}
 	typ := mbuf.MT_DATA
 	if m != nil {
-		if !peek {
-			m.NextPkt = nextrecord
-		}
 		typ = m.Type
 		if typ == mbuf.MT_OOBDATA {
 			flags |= MSG_OOB
@@ -347,6 +344,9 @@ restart:
 	}
 	moff, offset := 0, 0
 	for m != nil && uio.Resid > 0 {
+		if m.Type == mbuf.MT_CONTROL || m.Type == mbuf.MT_SONAME {
+			break // another record's head
+		}
 		if m.Type == mbuf.MT_OOBDATA {
 			if typ != mbuf.MT_OOBDATA {
 				break
@@ -361,7 +361,7 @@ restart:
 			// protocol reopen the sender's window (pr_rcvd), and copy out
 			// with the lock dropped, so that the sender refills the buffer
 			// while we copy.
-			chain, eor := sb.takeLocked(uio.Resid, typ, nextrecord)
+			chain, eor, ended := sb.takeLocked(uio.Resid, typ)
 			sb.mu.Unlock()
 			if pr.Flags&PR_WANTRCVD != 0 && flags&MSG_SOCALLBCK == 0 {
 				pr.Usrreqs.Rcvd(so, flags)
@@ -378,7 +378,10 @@ restart:
 			if eor {
 				flags |= MSG_EOR
 			}
-			m = sb.currentLocked(nextrecord)
+			m = sb.mb
+			if ended {
+				m = nil
+			}
 		} else {
 			if so.oobmark != 0 && n > so.oobmark-offset {
 				n = so.oobmark - offset
@@ -408,8 +411,7 @@ restart:
 					m = m.Next
 					moff = 0
 				} else {
-					nextrecord = m.NextPkt
-					c := sb.consumeFirst(nextrecord)
+					c, rest := sb.consumeFirst()
 					if mp0 != nil {
 						if mpTail == nil {
 							*mp0 = c
@@ -420,7 +422,7 @@ restart:
 					} else {
 						c.Free()
 					}
-					m = sb.currentLocked(nextrecord)
+					m = rest
 				}
 			} else if peek {
 				moff += n
@@ -454,7 +456,7 @@ restart:
 		if flags&MSG_EOR != 0 {
 			break
 		}
-		for flags&MSG_WAITALL != 0 && m == nil && uio.Resid > 0 && !atomic && nextrecord == nil {
+		for flags&MSG_WAITALL != 0 && m == nil && uio.Resid > 0 && !atomic && sb.mb == nil {
 			if so.soerror.Load() != 0 || so.sorerror.Load() != 0 || sb.state&SBS_CANTRCVMORE != 0 {
 				break
 			}
@@ -468,8 +470,9 @@ restart:
 					return err
 				}
 			}
-			if m = sb.mb; m != nil {
-				nextrecord = m.NextPkt
+			if m = sb.mb; m != nil && m.Type != typ {
+				m = nil // a new record with an address or control: stop here
+				break
 			}
 		}
 	}
