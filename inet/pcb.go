@@ -1,0 +1,454 @@
+package inet
+
+import (
+	"net/netip"
+	"sync"
+	"syscall"
+
+	"github.com/bsdnet/bsdnet/socket"
+)
+
+// inpcb is an Internet protocol control block (struct inpcb): a socket's
+// addresses and its IP-level options.
+type inpcb struct {
+	so *socket.Socket
+	t  *pcbTable
+	v6 bool // an AF_INET6 socket
+
+	// Guarded by the table's lock. Addresses are unmapped: an AF_INET6
+	// socket talking IPv4 holds 4-byte addresses.
+	laddr, faddr netip.Addr
+	lport, fport uint16
+	explicit     bool  // laddr was bound by the user, not chosen by connect
+	proto        uint8 // a raw socket's protocol (inp_ip_p)
+
+	mu   sync.Mutex // the options below
+	opts pcbOpts
+}
+
+// pcbOpts are the IP-level options of a socket.
+type pcbOpts struct {
+	v6only      bool
+	ttl         int // IP_TTL / IPV6_UNICAST_HOPS; -1 default
+	tos         uint8
+	mttl        int // IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS; -1 default
+	mloop       bool
+	mif         *Iface // IP_MULTICAST_IF / IPV6_MULTICAST_IF
+	recvdstaddr bool
+	recvif      bool
+	recvttl     bool
+	recvpktinfo bool
+	dontfrag    bool
+	hdrincl     bool
+	groups      []membership
+}
+
+type membership struct {
+	group netip.Addr
+	ifa   *Iface
+}
+
+func (p *inpcb) options() pcbOpts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.opts
+}
+
+// pcbTable is a protocol's table of control blocks (struct inpcbinfo).
+type pcbTable struct {
+	s     *Stack
+	name  string
+	mu    sync.RWMutex
+	ports map[uint16][]*inpcb // bound blocks by local port
+}
+
+func (t *pcbTable) init(s *Stack, name string) {
+	t.s, t.name = s, name
+	t.ports = make(map[uint16][]*inpcb)
+}
+
+func (t *pcbTable) attach(so *socket.Socket, v6 bool) *inpcb {
+	p := &inpcb{so: so, t: t, v6: v6}
+	p.opts = pcbOpts{v6only: v6, ttl: -1, mttl: -1, mloop: true}
+	so.PCB = p
+	return p
+}
+
+func (t *pcbTable) detach(p *inpcb) {
+	t.mu.Lock()
+	t.unhashLocked(p)
+	t.mu.Unlock()
+	p.mu.Lock()
+	groups := p.opts.groups
+	p.opts.groups = nil
+	p.mu.Unlock()
+	for _, g := range groups {
+		t.s.leaveGroup(g.ifa, g.group)
+	}
+}
+
+func (t *pcbTable) unhashLocked(p *inpcb) {
+	if p.lport == 0 {
+		return
+	}
+	l := t.ports[p.lport]
+	for i, x := range l {
+		if x == p {
+			l = append(l[:i:i], l[i+1:]...)
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(t.ports, p.lport)
+	} else {
+		t.ports[p.lport] = l
+	}
+}
+
+// sockaddr decodes a socket address for p's family: an AF_INET socket
+// takes SockaddrInet4; an AF_INET6 socket takes SockaddrInet6, whose
+// v4-mapped addresses mean IPv4 unless IPV6_V6ONLY is set. EAFNOSUPPORT for
+// a wrong family; EINVAL for a v4-mapped address on a v6-only socket.
+func (p *inpcb) sockaddr(sa socket.Sockaddr) (netip.Addr, uint16, error) {
+	switch a := sa.(type) {
+	case socket.SockaddrInet4:
+		if p.v6 {
+			return netip.Addr{}, 0, syscall.EAFNOSUPPORT
+		}
+		return netip.AddrFrom4(a.Addr), uint16(a.Port), portCheck(a.Port)
+	case *socket.SockaddrInet4:
+		if a == nil {
+			return netip.Addr{}, 0, syscall.EINVAL
+		}
+		return p.sockaddr(*a)
+	case socket.SockaddrInet6:
+		if !p.v6 {
+			return netip.Addr{}, 0, syscall.EAFNOSUPPORT
+		}
+		ad := netip.AddrFrom16(a.Addr)
+		if ad.Is4In6() {
+			if p.options().v6only {
+				return netip.Addr{}, 0, syscall.EINVAL
+			}
+			ad = ad.Unmap()
+		} else if a.ZoneId != 0 && (ad.IsLinkLocalUnicast() || ad.IsLinkLocalMulticast()) {
+			ad = ad.WithZone(itoa(int(a.ZoneId)))
+		}
+		return ad, uint16(a.Port), portCheck(a.Port)
+	case *socket.SockaddrInet6:
+		if a == nil {
+			return netip.Addr{}, 0, syscall.EINVAL
+		}
+		return p.sockaddr(*a)
+	case nil:
+		return netip.Addr{}, 0, syscall.EINVAL
+	}
+	return netip.Addr{}, 0, syscall.EAFNOSUPPORT
+}
+
+func portCheck(port int) error {
+	if port < 0 || port > 65535 {
+		return syscall.EINVAL
+	}
+	return nil
+}
+
+// makeSockaddr renders an address and port for p's family (v4-mapped for
+// IPv4 peers of an AF_INET6 socket).
+func (p *inpcb) makeSockaddr(a netip.Addr, port uint16) socket.Sockaddr {
+	if !p.v6 {
+		if !a.IsValid() {
+			a = netip.IPv4Unspecified()
+		}
+		return socket.SockaddrInet4{Port: int(port), Addr: a.As4()}
+	}
+	if !a.IsValid() {
+		a = netip.IPv6Unspecified()
+	}
+	var zone uint32
+	if z := a.Zone(); z != "" {
+		var n int
+		for _, c := range z {
+			n = n*10 + int(c-'0')
+		}
+		zone = uint32(n)
+	}
+	return socket.SockaddrInet6{Port: int(port), ZoneId: zone, Addr: a.As16()}
+}
+
+// family reports whether a pcb can carry traffic of address a's family.
+func (p *inpcb) family(a netip.Addr) bool {
+	if a.Is4() {
+		return !p.v6 || !p.options().v6only
+	}
+	return p.v6
+}
+
+// reuse returns the SO_REUSEPORT-like bits that let binds share a port
+// (FreeBSD's in_pcbbind_setup: SO_REUSEADDR counts as SO_REUSEPORT for a
+// multicast address).
+func reuseBits(so *socket.Socket, laddr netip.Addr) int {
+	o := so.Options()
+	r := o & socket.SO_REUSEPORT
+	if laddr.IsMulticast() && o&socket.SO_REUSEADDR != 0 {
+		r |= socket.SO_REUSEADDR | socket.SO_REUSEPORT
+	}
+	return r
+}
+
+// conflictLocked is in_pcblookup_local for bind: another block already on
+// laddr:port that the new one may not share.
+func (t *pcbTable) conflictLocked(p *inpcb, laddr netip.Addr, port uint16) bool {
+	wild := p.so.Options()&(socket.SO_REUSEADDR|socket.SO_REUSEPORT) == 0
+	reuse := reuseBits(p.so, laddr)
+	for _, x := range t.ports[port] {
+		if x == p || x.laddr.Is4() != laddr.Is4() && x.laddr.IsValid() && laddr.IsValid() {
+			continue
+		}
+		if !x.family(orAny(laddr, p.v6)) && !p.family(orAny(x.laddr, x.v6)) {
+			continue
+		}
+		same := x.laddr == laddr
+		if !same && !(wild && (!x.laddr.IsValid() || !laddr.IsValid())) {
+			continue
+		}
+		if reuse&x.so.Options() != 0 {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func orAny(a netip.Addr, v6 bool) netip.Addr {
+	if a.IsValid() {
+		return a
+	}
+	if v6 {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
+}
+
+// bind is in_pcbbind: laddr must be ours (or unspecified, or multicast);
+// port 0 picks an ephemeral port; ports up to ReservedHigh need uid 0.
+func (t *pcbTable) bind(p *inpcb, laddr netip.Addr, port uint16) error {
+	if laddr.IsValid() && laddr.IsUnspecified() {
+		laddr = netip.Addr{}
+	}
+	if laddr.IsValid() && !laddr.IsMulticast() {
+		if _, ok := t.s.isLocal(laddr); !ok && !(laddr.Is4() && laddr == limitedBroadcast) {
+			return syscall.EADDRNOTAVAIL
+		}
+	}
+	if port != 0 && int(port) <= t.s.Tunables.ReservedHigh && p.so.Cred().Uid != 0 {
+		return syscall.EACCES
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p.lport != 0 || p.laddr.IsValid() {
+		return syscall.EINVAL
+	}
+	if port == 0 {
+		var err error
+		if port, err = t.ephemeralLocked(p, laddr); err != nil {
+			return err
+		}
+	} else if t.conflictLocked(p, laddr, port) {
+		return syscall.EADDRINUSE
+	}
+	p.laddr, p.lport, p.explicit = laddr, port, laddr.IsValid()
+	t.ports[port] = append(t.ports[port], p)
+	return nil
+}
+
+// ephemeralLocked is in_pcb_lport: a random port in the ephemeral range,
+// then the next free one (RFC 6056, algorithm 1).
+func (t *pcbTable) ephemeralLocked(p *inpcb, laddr netip.Addr) (uint16, error) {
+	first, last := t.s.Tunables.PortFirst, t.s.Tunables.PortLast
+	if first > last {
+		first, last = last, first
+	}
+	n := last - first + 1
+	start := t.s.randN(n)
+	for i := 0; i < n; i++ {
+		port := uint16(first + (start+i)%n)
+		if !t.conflictLocked(p, laddr, port) && len(t.ports[port]) == 0 {
+			return port, nil
+		}
+	}
+	return 0, syscall.EADDRNOTAVAIL
+}
+
+// connect is in_pcbconnect: choose a local address by the route when
+// unbound, an ephemeral port when none, and record the peer.
+func (t *pcbTable) connect(p *inpcb, faddr netip.Addr, fport uint16) error {
+	if fport == 0 {
+		return syscall.EADDRNOTAVAIL
+	}
+	if faddr.IsUnspecified() {
+		// The "this host" destination is our primary (loopback) address.
+		if faddr.Is4() {
+			faddr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		} else {
+			faddr = netip.IPv6Loopback()
+		}
+	}
+	t.mu.RLock()
+	laddr, lport := p.laddr, p.lport
+	t.mu.RUnlock()
+	if !laddr.IsValid() {
+		src, err := t.s.chooseSource(faddr, p)
+		if err != nil {
+			return err
+		}
+		laddr = src
+	}
+	if lport == 0 {
+		if err := t.bind(p, netip.Addr{}, 0); err != nil {
+			return err
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, x := range t.ports[p.lport] {
+		if x != p && x.faddr == faddr && x.fport == fport && x.laddr == laddr {
+			return syscall.EADDRINUSE
+		}
+	}
+	if !p.explicit {
+		p.laddr = laddr
+	}
+	p.faddr, p.fport = faddr, fport
+	return nil
+}
+
+// disconnect is in_pcbdisconnect, with udp_disconnect's reset of a local
+// address that connect chose.
+func (t *pcbTable) disconnect(p *inpcb) {
+	t.mu.Lock()
+	p.faddr, p.fport = netip.Addr{}, 0
+	if !p.explicit {
+		p.laddr = netip.Addr{}
+	}
+	t.mu.Unlock()
+}
+
+// chooseSource picks the local address for traffic to dst (in_pcbladdr):
+// ENETUNREACH without a route.
+func (s *Stack) chooseSource(dst netip.Addr, p *inpcb) (netip.Addr, error) {
+	o := &ipOut{dst: dst}
+	if dst.IsMulticast() {
+		o.ifa = p.options().mif
+	}
+	var ifa *Iface
+	var err error
+	if dst.Is4() {
+		ifa, _, err = s.routeOut(o)
+	} else {
+		ifa, _, err = s.routeOut6(o)
+	}
+	if err != nil {
+		return netip.Addr{}, syscall.ENETUNREACH
+	}
+	src, ok := s.sourceFor(dst.WithZone(""), ifa)
+	if !ok {
+		return netip.Addr{}, syscall.EADDRNOTAVAIL
+	}
+	return src, nil
+}
+
+// lookup is in_pcblookup for an arriving unicast datagram: the connected
+// block for the four-tuple first, then the best bound one.
+func (t *pcbTable) lookup(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) *inpcb {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var best *inpcb
+	bestScore := -1
+	for _, p := range t.ports[dport] {
+		if !p.family(dst) {
+			continue
+		}
+		score := 0
+		if p.faddr.IsValid() {
+			if p.faddr != src.WithZone("") || p.fport != sport {
+				continue
+			}
+			score += 2
+		}
+		if p.laddr.IsValid() {
+			if p.laddr != dst.WithZone("") {
+				continue
+			}
+			score++
+		}
+		if p.v6 == dst.Is6() {
+			score++ // prefer a socket of the packet's own family
+		}
+		if score > bestScore {
+			best, bestScore = p, score
+		}
+	}
+	return best
+}
+
+// lookupAll returns every block that should get a copy of a broadcast or
+// multicast datagram (FreeBSD delivers to each bound, matching socket).
+func (t *pcbTable) lookupAll(src netip.Addr, sport uint16, dst netip.Addr, dport uint16, ifa *Iface) []*inpcb {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []*inpcb
+	for _, p := range t.ports[dport] {
+		if !p.family(dst) {
+			continue
+		}
+		if p.laddr.IsValid() && p.laddr != dst && !(dst.Is4() && !dst.IsMulticast()) {
+			continue
+		}
+		if p.faddr.IsValid() && (p.faddr != src.WithZone("") || p.fport != sport) {
+			continue
+		}
+		if dst.IsMulticast() && !p.member(dst, ifa) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (p *inpcb) member(g netip.Addr, ifa *Iface) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.opts.groups {
+		if m.group == g && (m.ifa == ifa || ifa == nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// notify is in_pcbnotify: an ICMP error about a datagram we sent from
+// laddr:lport to faddr:fport goes to the socket connected that way.
+func (t *pcbTable) notify(laddr netip.Addr, lport uint16, faddr netip.Addr, fport uint16, errno syscall.Errno) {
+	t.mu.RLock()
+	var hit []*inpcb
+	for _, p := range t.ports[lport] {
+		if p.faddr.IsValid() && p.faddr == faddr.WithZone("") && p.fport == fport &&
+			(!p.laddr.IsValid() || p.laddr == laddr.WithZone("")) {
+			hit = append(hit, p)
+		}
+	}
+	t.mu.RUnlock()
+	for _, p := range hit {
+		p.so.SetError(errno)
+		p.so.Rwakeup()
+		p.so.Wwakeup()
+	}
+}
+
+// addrs returns the block's addresses under the table lock.
+func (p *inpcb) addrs() (laddr netip.Addr, lport uint16, faddr netip.Addr, fport uint16) {
+	p.t.mu.RLock()
+	defer p.t.mu.RUnlock()
+	return p.laddr, p.lport, p.faddr, p.fport
+}
