@@ -385,11 +385,8 @@ func (p *pipe) send(m *mbuf.Mbuf) error {
 		if f.QueueLimit > 0 && p.txBytes > 0 && p.txBytes+n > f.QueueLimit {
 			p.mu.Unlock()
 			p.stats.queueDrops.Add(1)
-			if p.src != nil {
-				p.src.Stats.Oqdrops.Add(1)
-			}
 			mbuf.FreeChain(m)
-			return nil
+			return ErrQueueFull
 		}
 		if p.busy.After(now) {
 			start = p.busy

@@ -15,6 +15,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/bsdnet/bsdnet/mbuf"
 )
@@ -111,6 +112,11 @@ type Ifnet struct {
 
 // ErrDown is returned when a frame is sent on an interface that is down.
 var ErrDown = errors.New("link: interface is down")
+
+// ErrQueueFull is what a driver returns when its transmit queue had no room
+// for the frame (drbr_enqueue's ENOBUFS): the frame is dropped and counted
+// as an output queue drop, not an error.
+var ErrQueueFull = fmt.Errorf("link: transmit queue full: %w", syscall.ENOBUFS)
 
 // New returns an interface named name, of link type typ, with an MTU (the
 // largest payload a frame carries, not counting its link header), a
@@ -223,7 +229,8 @@ func isMulticastFrame(ifp *Ifnet, m *mbuf.Mbuf) bool {
 
 // Transmit sends a whole frame (link header included) through the driver,
 // counting it and showing it to the taps. It consumes the frame. A frame on
-// an interface that is down is dropped with ErrDown.
+// an interface that is down is dropped with ErrDown; one the driver's queue
+// had no room for, with ErrQueueFull (counted in Oqdrops).
 func (ifp *Ifnet) Transmit(frame *mbuf.Mbuf) error {
 	if !ifp.Up() {
 		ifp.Stats.Oqdrops.Add(1)
@@ -236,6 +243,10 @@ func (ifp *Ifnet) Transmit(frame *mbuf.Mbuf) error {
 		ifp.Stats.Omcasts.Add(1)
 	}
 	if err := ifp.drv.Output(ifp, frame); err != nil {
+		if errors.Is(err, ErrQueueFull) {
+			ifp.Stats.Oqdrops.Add(1)
+			return err
+		}
 		ifp.Stats.Oerrors.Add(1)
 		return fmt.Errorf("link: %s: %w", ifp.name, err)
 	}
