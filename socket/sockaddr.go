@@ -167,3 +167,13 @@ func SockaddrFromAddrPort(ap netip.AddrPort) Sockaddr {
 	}
 	return SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 }
+
+// SockaddrUnspec is an AF_UNSPEC address. Connecting a datagram socket to
+// it dissolves the socket's association (connect(2) with AF_UNSPEC).
+type SockaddrUnspec struct{}
+
+// Family returns AF_UNSPEC.
+func (SockaddrUnspec) Family() int { return AF_UNSPEC }
+
+// Len returns sizeof(struct sockaddr), 16.
+func (SockaddrUnspec) Len() int { return 16 }

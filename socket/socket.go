@@ -439,6 +439,15 @@ func (so *Socket) Connect(nam Sockaddr) error {
 		return syscall.EOPNOTSUPP
 	}
 	st := so.State()
+	if nam.Family() == AF_UNSPEC && so.proto.Flags&PR_CONNREQUIRED == 0 {
+		// Dissolve the association, as connect(2) documents for datagram
+		// sockets; FreeBSD then fails the connect to the null address,
+		// bsdnet reports success, as the user asked for nothing else.
+		if st&SS_ISCONNECTED != 0 {
+			return so.Disconnect()
+		}
+		return nil
+	}
 	if st&(SS_ISCONNECTED|SS_ISCONNECTING) != 0 &&
 		(so.proto.Flags&PR_CONNREQUIRED != 0 || so.Disconnect() != nil) {
 		return syscall.EISCONN
