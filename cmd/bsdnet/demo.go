@@ -25,8 +25,18 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	size := fs.Int("size", 512, "bytes per message")
 	workers := fs.Int("workers", 2, "server worker goroutines (the server has no goroutine per connection)")
 	rows := fs.Int("rows", 12, "sockstat rows to print (0: all)")
+	var ud udpDemo
+	fs.DurationVar(&ud.delay, "delay", 2*time.Millisecond, "one-way delay of each wire in the UDP demo")
+	fs.Float64Var(&ud.loss, "loss", 0.01, "probability that a wire loses a frame")
+	fs.Uint64Var(&ud.seed, "seed", 1, "seed of every random choice (ports, IDs, faults)")
+	fs.IntVar(&ud.count, "datagrams", 200, "UDP datagrams to echo over each of IPv4 and IPv6")
+	fs.IntVar(&ud.size, "dgsize", 1200, "bytes per UDP datagram (above the MTU means fragments)")
+	fs.StringVar(&ud.pcap, "pcap", "", "write a pcap capture of host a's interface to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if ud.loss < 0 || ud.loss >= 1 || ud.count < 1 || ud.size < 12 || ud.size > 9000 {
+		return fmt.Errorf("demo: -loss must be in [0,1), -datagrams positive, -dgsize within 12..9000")
 	}
 	if *clients < 1 || *msgs < 1 || *size < 1 || *workers < 1 {
 		return fmt.Errorf("demo: -clients, -messages, -size and -workers must be positive")
@@ -112,7 +122,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	for _, c := range conns {
 		c.Close()
 	}
-	return nil
+	return ud.run(stdout)
 }
 
 // sockstat prints sockets as sockstat(1) does, with netstat's queue
