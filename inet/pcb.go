@@ -22,8 +22,27 @@ type inpcb struct {
 	explicit     bool  // laddr was bound by the user, not chosen by connect
 	proto        uint8 // a raw socket's protocol (inp_ip_p)
 
-	mu   sync.Mutex // the options below
+	mu   sync.Mutex // the options below, and the source cache
 	opts pcbOpts
+
+	// The last source address handed to the receive buffer, kept so that a
+	// steady peer costs no allocation per datagram.
+	lastSrc  netip.Addr
+	lastPort uint16
+	lastSA   socket.Sockaddr
+}
+
+// fromSockaddr returns the socket address of a datagram's source, reusing
+// the last one when the source has not changed.
+func (p *inpcb) fromSockaddr(src netip.Addr, port uint16) socket.Sockaddr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lastSA != nil && p.lastSrc == src && p.lastPort == port {
+		return p.lastSA
+	}
+	sa := p.makeSockaddr(src, port)
+	p.lastSrc, p.lastPort, p.lastSA = src, port, sa
+	return sa
 }
 
 // pcbOpts are the IP-level options of a socket.

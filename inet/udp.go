@@ -324,7 +324,7 @@ func (s *Stack) udpAppend(p *inpcb, m *mbuf.Mbuf, off int, src netip.Addr, sport
 	}
 	mbuf.Adj(m, off+header.UDPLen)
 	m.Csum = mbuf.Csum{}
-	from := p.makeSockaddr(src, sport)
+	from := p.fromSockaddr(src, sport)
 	so.Rcv.Lock()
 	if !so.Rcv.AppendAddrLocked(from, m, control) {
 		so.Rcv.Unlock()
