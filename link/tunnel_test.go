@@ -34,6 +34,16 @@ func capture(ifp *link.Ifnet) frameSink {
 // after timeout.
 func (ch frameSink) wait(t *testing.T, timeout time.Duration, what string, match func([]byte) bool) []byte {
 	t.Helper()
+	b := ch.poll(timeout, match)
+	if b == nil {
+		t.Fatalf("no %s within %v", what, timeout)
+	}
+	return b
+}
+
+// poll returns the first frame for which match is true, or nil after
+// timeout.
+func (ch frameSink) poll(timeout time.Duration, match func([]byte) bool) []byte {
 	tm := time.NewTimer(timeout)
 	defer tm.Stop()
 	for {
@@ -43,7 +53,6 @@ func (ch frameSink) wait(t *testing.T, timeout time.Duration, what string, match
 				return b
 			}
 		case <-tm.C:
-			t.Fatalf("no %s within %v", what, timeout)
 			return nil
 		}
 	}
