@@ -94,6 +94,21 @@ func (so *Socket) Poll(events int, p *Poller) int {
 	return so.proto.Usrreqs.Sopoll(so, events, p)
 }
 
+// Unpoll forgets a poller the socket recorded (seltdclear): a poll(2)
+// that returns stops listening to the sockets it did not hear from.
+func (so *Socket) Unpoll(p *Poller) {
+	for _, sb := range []*Sockbuf{&so.Snd, &so.Rcv} {
+		sb.mu.Lock()
+		sb.sel.forget(p)
+		sb.mu.Unlock()
+	}
+	so.mu.Lock()
+	if so.sol != nil {
+		so.sol.sel.forget(p)
+	}
+	so.mu.Unlock()
+}
+
 // PollGeneric is sopoll_generic(9). A listener is readable when a
 // connection is complete (POLLHUP joins when it was shut down). Otherwise:
 // POLLIN|POLLRDNORM when the receive buffer holds its low watermark, an error

@@ -202,13 +202,21 @@ type Domain struct {
 	Externalize func(control *mbuf.Mbuf)
 }
 
-// findProto is pffindproto: the first protocol of the type whose number is
-// wildcard or matches.
+// findProto is socreate's lookup: with protocol 0 the domain's first
+// protocol of the type (pffindtype); otherwise the protocol of that type
+// and number, or a raw protocol that takes any number (pffindproto).
 func (d *Domain) findProto(typ, proto int) *Protosw {
+	var raw *Protosw
 	for _, pr := range d.Protos {
-		if pr.Type == typ && (pr.Protocol == 0 || proto == 0 || pr.Protocol == proto) {
+		if pr.Type != typ {
+			continue
+		}
+		if proto == 0 || pr.Protocol == proto {
 			return pr
 		}
+		if typ == SOCK_RAW && pr.Protocol == 0 && raw == nil {
+			raw = pr
+		}
 	}
-	return nil
+	return raw
 }

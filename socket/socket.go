@@ -735,12 +735,14 @@ func (so *Socket) Sockaddr() (Sockaddr, error) {
 	return so.proto.Usrreqs.Sockaddr(so)
 }
 
-// Peeraddr returns the connected peer's address (sopeeraddr,
-// getpeername(2)). Protocols that need a connection return ENOTCONN
-// without one.
+// Peeraddr returns the connected peer's address (sopeeraddr, as
+// getpeername(2) calls it): ENOTCONN when the socket is not connected.
 func (so *Socket) Peeraddr() (Sockaddr, error) {
 	if err := so.checkOpen(); err != nil {
 		return nil, err
+	}
+	if so.State()&(SS_ISCONNECTED|SS_ISCONFIRMING) == 0 {
+		return nil, syscall.ENOTCONN
 	}
 	return so.proto.Usrreqs.Peeraddr(so)
 }

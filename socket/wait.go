@@ -178,6 +178,19 @@ func (si *selinfo) record(p *Poller) {
 	si.pollers = append(si.pollers, p)
 }
 
+// forget removes p from the set.
+func (si *selinfo) forget(p *Poller) {
+	for i, q := range si.pollers {
+		if q == p {
+			last := len(si.pollers) - 1
+			si.pollers[i] = si.pollers[last]
+			si.pollers[last] = nil
+			si.pollers = si.pollers[:last]
+			return
+		}
+	}
+}
+
 // wakeup notifies every recorded poller and forgets them (selwakeup).
 func (si *selinfo) wakeup() {
 	for i, p := range si.pollers {
