@@ -3,6 +3,7 @@ package inet
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/bsdnet/bsdnet/header"
@@ -10,24 +11,35 @@ import (
 	"github.com/bsdnet/bsdnet/socket"
 )
 
-// rawTable holds a family's raw sockets (ripcbinfo).
+// rawTable holds a family's raw sockets (ripcbinfo): a list replaced
+// whole on every change, so that input reads it without a lock.
 type rawTable struct {
-	mu   sync.RWMutex
-	pcbs []*inpcb // copied on write
+	mu   sync.Mutex // writers
+	pcbs atomic.Pointer[[]*inpcb]
+}
+
+func (t *rawTable) list() []*inpcb {
+	if l := t.pcbs.Load(); l != nil {
+		return *l
+	}
+	return nil
 }
 
 func (t *rawTable) add(p *inpcb) {
 	t.mu.Lock()
-	t.pcbs = append(append([]*inpcb(nil), t.pcbs...), p)
+	l := append(append([]*inpcb(nil), t.list()...), p)
+	t.pcbs.Store(&l)
 	t.mu.Unlock()
 }
 
 func (t *rawTable) remove(p *inpcb) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, x := range t.pcbs {
+	old := t.list()
+	for i, x := range old {
 		if x == p {
-			t.pcbs = append(append([]*inpcb(nil), t.pcbs[:i]...), t.pcbs[i+1:]...)
+			l := append(append([]*inpcb(nil), old[:i]...), old[i+1:]...)
+			t.pcbs.Store(&l)
 			return
 		}
 	}
@@ -38,9 +50,7 @@ func (t *rawTable) remove(p *inpcb) {
 // sockets from the IP header on, IPv6 sockets from the upper-layer header.
 // It reports whether any did. m is not consumed.
 func (t *rawTable) input(s *Stack, ifa *Iface, m *mbuf.Mbuf, off int, proto uint8) bool {
-	t.mu.RLock()
-	pcbs := t.pcbs
-	t.mu.RUnlock()
+	pcbs := t.list()
 	if len(pcbs) == 0 {
 		return false
 	}

@@ -106,8 +106,9 @@ type Ifnet struct {
 	// corruption faults, a TAP device and a tunnel set it.
 	Checksum atomic.Bool
 
-	mu   sync.Mutex
-	taps []Tap
+	mu    sync.Mutex
+	taps  []Tap
+	ntaps atomic.Int32 // len(taps), read without the lock on every frame
 }
 
 // ErrDown is returned when a frame is sent on an interface that is down.
@@ -192,6 +193,7 @@ func (ifp *Ifnet) SetInput(f InputFunc) { ifp.input.Store(&f) }
 func (ifp *Ifnet) AddTap(t Tap) {
 	ifp.mu.Lock()
 	ifp.taps = append(ifp.taps, t)
+	ifp.ntaps.Store(int32(len(ifp.taps)))
 	ifp.mu.Unlock()
 }
 
@@ -202,19 +204,19 @@ func (ifp *Ifnet) RemoveTap(t Tap) {
 	for i, x := range ifp.taps {
 		if x == t {
 			ifp.taps = append(ifp.taps[:i:i], ifp.taps[i+1:]...)
+			ifp.ntaps.Store(int32(len(ifp.taps)))
 			return
 		}
 	}
 }
 
 // Tapped reports whether a capture tap is attached.
-func (ifp *Ifnet) Tapped() bool {
-	ifp.mu.Lock()
-	defer ifp.mu.Unlock()
-	return len(ifp.taps) > 0
-}
+func (ifp *Ifnet) Tapped() bool { return ifp.ntaps.Load() > 0 }
 
 func (ifp *Ifnet) tap(m *mbuf.Mbuf, out bool) {
+	if ifp.ntaps.Load() == 0 {
+		return
+	}
 	ifp.mu.Lock()
 	taps := ifp.taps
 	ifp.mu.Unlock()
