@@ -22,13 +22,13 @@ import (
 // given faults, echoes count datagrams of size bytes from a to b over IPv4
 // and IPv6, and prints netstat's views of the hosts.
 type udpDemo struct {
-	delay   time.Duration
-	loss    float64
-	seed    uint64
-	count   int
-	size    int
-	pcap    string
-	open    []*socket.Socket // sockets kept open for the tables
+	delay time.Duration
+	loss  float64
+	seed  uint64
+	count int
+	size  int
+	pcap  string
+	open  []*socket.Socket // sockets kept open for the tables
 }
 
 func (d *udpDemo) run(stdout io.Writer) error {
