@@ -297,8 +297,15 @@ func (c *nbrCache) retransmit(ifa *Iface, k nbrKey, e *nbrEntry) {
 		e.mac = nil
 		c.mu.Unlock()
 		c.stats().Timeouts.Add(1)
+		// The held packets' senders learn that the host is unreachable
+		// (arptimer and nd6_llinfo_timer answer them with ICMP).
 		for _, h := range held {
 			c.stats().Dropped.Add(1)
+			if c.v6 {
+				c.s.icmp6Error(h.m, header.ICMPv6DestUnreachable, header.ICMPv6AddrUnreachable, 0, ifa)
+			} else {
+				c.s.icmp4Error(h.m, header.ICMPv4DestUnreachable, header.ICMPv4HostUnreachable, 0, ifa)
+			}
 			mbuf.FreeChain(h.m)
 		}
 		return

@@ -116,7 +116,7 @@ func (r *reassembly) add(ifa *Iface, key fragKey, hdr []byte, off int, more bool
 		return drop()
 	}
 	if !more {
-		if q.total >= 0 && q.total != end {
+		if q.total >= 0 && q.total != end || len(q.pieces) > 0 && q.pieces[len(q.pieces)-1].end > end {
 			return drop()
 		}
 		q.total = end

@@ -297,7 +297,7 @@ func (s *Stack) ip4Input(ifa *Iface, m *mbuf.Mbuf) {
 			return
 		}
 		st.Reassembled.Add(1)
-		h = header.IPv4(m.Data())
+		hl = header.IPv4(m.Data()).HeaderLen() // the first fragment's header, not this one's
 	}
 	s.ip4Deliver(ifa, m, hl)
 }
@@ -367,9 +367,24 @@ func (s *Stack) ip4Forward(ifa *Iface, m *mbuf.Mbuf) {
 		return
 	}
 	st.Forward.Add(1)
+	// The quote for an unreachable answer, taken before the packet goes
+	// (ip_forward's mcopy).
+	quote := s.quote(m, hl)
+	defer mbuf.FreeChain(quote)
 	if mbuf.Length(m) > mtu {
-		s.ip4Fragment(r.ifa, m, nexthop, mtu)
-		return
+		err = s.ip4Fragment(r.ifa, m, nexthop, mtu)
+	} else {
+		err = s.linkOutput(r.ifa, m, nexthop)
 	}
-	s.linkOutput(r.ifa, m, nexthop)
+	if err == syscall.EHOSTDOWN || err == syscall.EHOSTUNREACH || err == syscall.ENETUNREACH {
+		s.icmp4Error(quote, header.ICMPv4DestUnreachable, header.ICMPv4HostUnreachable, 0, ifa)
+	}
+}
+
+// quote copies a packet's network header and the first 8 bytes after it,
+// what an ICMP error about it carries.
+func (s *Stack) quote(m *mbuf.Mbuf, hl int) *mbuf.Mbuf {
+	var b [header.IPv6Len + 8]byte
+	n := mbuf.CopyData(m, 0, b[:min(hl+8, len(b))])
+	return s.pool.CopyIn(mbuf.MT_DATA, b[:n], linkHdrRoom)
 }

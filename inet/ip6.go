@@ -354,5 +354,10 @@ func (s *Stack) ip6Forward(ifa *Iface, m *mbuf.Mbuf) {
 	h = header.IPv6(m.Data())
 	h.SetHopLimit(h.HopLimit() - 1)
 	st.Forward.Add(1)
-	s.linkOutput(r.ifa, m, nexthop)
+	quote := s.quote(m, header.IPv6Len)
+	defer mbuf.FreeChain(quote)
+	err = s.linkOutput(r.ifa, m, nexthop)
+	if err == syscall.EHOSTDOWN || err == syscall.EHOSTUNREACH {
+		s.icmp6Error(quote, header.ICMPv6DestUnreachable, header.ICMPv6AddrUnreachable, 0, ifa)
+	}
 }
