@@ -136,3 +136,44 @@ func TestRawHeaderIncluded(t *testing.T) {
 		t.Errorf("bad ip_len: %v, want EINVAL", err)
 	}
 }
+
+func TestMulticastIPv6(t *testing.T) {
+	a, b, _ := pair(t, 1500)
+	g := netip.MustParseAddr("ff15::1234")
+	var members []*socket.Socket
+	for i := 0; i < 2; i++ {
+		m := b.socket(socket.AF_INET6, socket.SOCK_DGRAM, 0)
+		must(t, m.SetOptInt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1))
+		must(t, m.Bind(sa("[::]:5353")))
+		mreq := make([]byte, 20)
+		copy(mreq, g.AsSlice())
+		binary.NativeEndian.PutUint32(mreq[16:], uint32(b.if0.Index()))
+		must(t, m.SetOpt(&socket.Sockopt{Level: IPPROTO_IPV6, Name: IPV6_JOIN_GROUP, Val: mreq, Valsize: len(mreq)}))
+		members = append(members, m)
+	}
+	// A socket that did not join hears nothing.
+	outsider := b.socket(socket.AF_INET6, socket.SOCK_DGRAM, 0)
+	must(t, outsider.SetOptInt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1))
+	must(t, outsider.Bind(sa("[::]:5353")))
+	s := a.socket(socket.AF_INET6, socket.SOCK_DGRAM, 0)
+	must(t, s.SetOptInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, a.if0.Index()))
+	must(t, sendto(s, []byte("v6 group"), sa("[ff15::1234]:5353")))
+	for i, m := range members {
+		got, _, err := recvfrom(m, 100, socket.MSG_DONTWAIT)
+		if err != nil || string(got) != "v6 group" {
+			t.Errorf("member %d: %q %v", i, got, err)
+		}
+	}
+	if _, _, err := recvfrom(outsider, 100, socket.MSG_DONTWAIT); !errors.Is(err, syscall.EWOULDBLOCK) {
+		t.Errorf("non-member received: %v", err)
+	}
+	// Leaving twice: EADDRNOTAVAIL the second time.
+	mreq := make([]byte, 20)
+	copy(mreq, g.AsSlice())
+	binary.NativeEndian.PutUint32(mreq[16:], uint32(b.if0.Index()))
+	leave := &socket.Sockopt{Level: IPPROTO_IPV6, Name: IPV6_LEAVE_GROUP, Val: mreq, Valsize: len(mreq)}
+	must(t, members[0].SetOpt(leave))
+	if err := members[0].SetOpt(leave); !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Errorf("second leave: %v, want EADDRNOTAVAIL", err)
+	}
+}
