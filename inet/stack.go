@@ -71,6 +71,8 @@ type Stack struct {
 	pmtuMu sync.Mutex
 	pmtu   map[netip.Addr]pmtuEntry
 
+	addrSnap atomic.Pointer[addrSnapshot]
+
 	// Stats are the protocol counters netstat -s prints.
 	Stats Stats
 }
@@ -289,6 +291,7 @@ func (s *Stack) AddAddress(ifp *link.Ifnet, p netip.Prefix) error {
 		}
 	}
 	ifa.addrs = append(ifa.addrs, p)
+	s.resnapLocked()
 	rt := s.table(p.Addr())
 	rt.add(&route{dst: p.Masked(), ifa: ifa, connected: true})
 	if ifa != s.lo && ifa.ifp.Type() != link.Null {
@@ -321,6 +324,7 @@ func (s *Stack) DeleteAddress(ifp *link.Ifnet, a netip.Addr) error {
 	for i, p := range ifa.addrs {
 		if p.Addr() == a {
 			ifa.addrs = append(ifa.addrs[:i:i], ifa.addrs[i+1:]...)
+			s.resnapLocked()
 			rt := s.table(a)
 			rt.del(p.Masked(), ifa)
 			rt.del(netip.PrefixFrom(a, a.BitLen()), s.loLocked())
@@ -338,9 +342,37 @@ func solicitedNode(a netip.Addr) netip.Addr {
 // isLocal reports whether a is one of the stack's addresses, and returns
 // its interface.
 func (s *Stack) isLocal(a netip.Addr) (*Iface, bool) {
+	if snap := s.addrSnap.Load(); snap != nil {
+		x, ok := snap.local[a.WithZone("")]
+		return x, ok
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.isLocalLocked(a)
+}
+
+// addrSnapshot is a read-only view of the stack's addresses, replaced
+// whole when they change, so that the per-packet checks (is this ours, is
+// it a broadcast) take no lock.
+type addrSnapshot struct {
+	local map[netip.Addr]*Iface
+	bcast map[*Iface][]netip.Addr // directed broadcasts of each interface
+}
+
+// resnapLocked rebuilds the address snapshot; s.mu is held for writing.
+func (s *Stack) resnapLocked() {
+	snap := &addrSnapshot{local: make(map[netip.Addr]*Iface), bcast: make(map[*Iface][]netip.Addr)}
+	for _, x := range s.ifs {
+		for _, p := range x.addrs {
+			if _, dup := snap.local[p.Addr()]; !dup {
+				snap.local[p.Addr()] = x
+			}
+			if p.Addr().Is4() && p.Bits() < 31 {
+				snap.bcast[x] = append(snap.bcast[x], broadcastOf(p))
+			}
+		}
+	}
+	s.addrSnap.Store(snap)
 }
 
 func (s *Stack) isLocalLocked(a netip.Addr) (*Iface, bool) {
@@ -361,7 +393,15 @@ func (s *Stack) isBroadcast4(a netip.Addr, ifa *Iface) bool {
 	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return true
 	}
-	if ifa == nil {
+	if ifa == nil || !a.Is4() {
+		return false
+	}
+	if snap := s.addrSnap.Load(); snap != nil {
+		for _, b := range snap.bcast[ifa] {
+			if a == b {
+				return true
+			}
+		}
 		return false
 	}
 	s.mu.RLock()
