@@ -80,7 +80,10 @@ func demo(args []string, stdout, stderr io.Writer) error {
 		conns[i] = c
 	}
 	start := time.Now()
-	ctx := context.Background()
+	// A lost echo would be a bug; a deadline turns it into an error
+	// instead of a hang.
+	ctx, cancelAll := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancelAll()
 	var wg sync.WaitGroup
 	errc := make(chan error, len(conns))
 	for i, c := range conns {
@@ -113,6 +116,11 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	total := int64(*clients) * int64(*msgs) * int64(*size)
 	fmt.Fprintf(stdout, "%d clients x %d messages x %d bytes echoed in %v (%.1f MB/s each way, %d round trips)\n",
 		*clients, *msgs, *size, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds()/1e6, *clients**msgs)
+	// A client may read its last echo before the server's worker has
+	// counted it: give the counter a moment to catch up.
+	for wait := time.Now().Add(5 * time.Second); srv.Echoed.Load() != total && time.Now().Before(wait); {
+		time.Sleep(time.Millisecond)
+	}
 	fmt.Fprintf(stdout, "server: %d connections accepted, %d bytes echoed, %d server goroutines for %d connections\n\n",
 		srv.Accepted.Load(), srv.Echoed.Load(), runtime.NumGoroutine()-g0, srv.Conns())
 	if srv.Echoed.Load() != total {

@@ -162,8 +162,10 @@ func (d *udpDemo) echo(a, b *bsdnet.Stack, dst netip.AddrPort) (sent, got int, r
 		}
 	}
 	buf := make([]byte, d.size+1)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*d.delay+200*time.Millisecond)
+	// Read echoes until every datagram is back or none has come for a
+	// while (losses); a loaded machine may be slow, so the wait is long.
+	for got < sent {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*d.delay+time.Second)
 		u := socket.UioBuf(buf)
 		err := cli.Receive(ctx, nil, &u, nil, nil, nil)
 		cancel()
