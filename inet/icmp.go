@@ -221,6 +221,10 @@ func (s *Stack) icmp4Notify(m *mbuf.Mbuf, hl int, typ, code uint8, mtu int) {
 	default:
 		return
 	}
+	if inner.Protocol() == header.ProtoTCP {
+		s.tcpCtlinput(inner.Src(), inner.Dst(), q[ihl:n], errno)
+		return
+	}
 	if inner.Protocol() != header.ProtoUDP {
 		return
 	}

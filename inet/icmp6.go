@@ -194,6 +194,10 @@ func (s *Stack) icmp6Notify(m *mbuf.Mbuf, off int, typ, code uint8, mtu uint32) 
 	default:
 		return
 	}
+	if inner.NextHeader() == header.ProtoTCP {
+		s.tcpCtlinput(inner.Src(), inner.Dst(), q[header.IPv6Len:n], errno)
+		return
+	}
 	if inner.NextHeader() != header.ProtoUDP {
 		return
 	}

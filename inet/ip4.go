@@ -315,6 +315,8 @@ func (s *Stack) ip4Deliver(ifa *Iface, m *mbuf.Mbuf, hl int) {
 		s.icmp4Input(ifa, m, hl)
 	case header.ProtoUDP:
 		s.udpInput(ifa, m, hl, false)
+	case header.ProtoTCP:
+		s.tcpInput(ifa, m, hl, false)
 	default:
 		if !rawTook {
 			s.Stats.IP.NoProto.Add(1)

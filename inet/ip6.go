@@ -243,6 +243,8 @@ func (s *Stack) ip6Deliver(ifa *Iface, m *mbuf.Mbuf) {
 		s.icmp6Input(ifa, m, off)
 	case header.ProtoUDP:
 		s.udpInput(ifa, m, off, true)
+	case header.ProtoTCP:
+		s.tcpInput(ifa, m, off, true)
 	case header.ProtoIPv6NoNext:
 		mbuf.FreeChain(m)
 	default:

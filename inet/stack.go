@@ -62,6 +62,7 @@ type Stack struct {
 	frag6 reassembly
 
 	udp  pcbTable
+	tcp  tcpStack
 	raw4 rawTable
 	raw6 rawTable
 

@@ -9,6 +9,7 @@ type Stats struct {
 	ICMP  ICMPStats
 	ICMP6 ICMPStats
 	UDP   UDPStats
+	TCP   TCPStats
 	ARP   ARPStats
 	ND    ARPStats
 	Raw   RawStats

@@ -1,0 +1,413 @@
+package inet
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"github.com/bsdnet/bsdnet/header"
+	"github.com/bsdnet/bsdnet/mbuf"
+)
+
+const (
+	tcpFin = header.TCPFlagFin
+	tcpSyn = header.TCPFlagSyn
+	tcpRst = header.TCPFlagRst
+	tcpPsh = header.TCPFlagPsh
+	tcpAck = header.TCPFlagAck
+
+	tcpMaxWin = 65535
+	// tcpHdrRoom is the room left before a segment for the IP and link
+	// headers.
+	tcpHdrRoom = linkHdrRoom + header.IPv6Len
+)
+
+// sndAvail is the data in the send buffer (or orphaned after close).
+func (tp *tcpcb) sndAvail() int {
+	if tp.flags&tfDetached != 0 {
+		return mbuf.Length(tp.orphan)
+	}
+	tp.so.Snd.Lock()
+	n := tp.so.Snd.AvailLocked()
+	tp.so.Snd.Unlock()
+	return n
+}
+
+// sndCopy refers to n bytes of the send data starting off bytes past
+// snd_una, sharing storage.
+func (tp *tcpcb) sndCopy(off, n int) *mbuf.Mbuf {
+	if tp.flags&tfDetached != 0 {
+		return mbuf.Copy(tp.orphan, off, n)
+	}
+	tp.so.Snd.Lock()
+	m := mbuf.Copy(tp.so.Snd.FirstLocked(), off, n)
+	tp.so.Snd.Unlock()
+	return m
+}
+
+// sndDrop discards n acknowledged bytes and wakes writers.
+func (tp *tcpcb) sndDrop(n int) {
+	if tp.flags&tfDetached != 0 {
+		if n >= mbuf.Length(tp.orphan) {
+			mbuf.FreeChain(tp.orphan)
+			tp.orphan = nil
+			return
+		}
+		// Trim in place: free emptied mbufs at the front.
+		mbuf.Adj(tp.orphan, n)
+		for tp.orphan != nil && tp.orphan.Len() == 0 && tp.orphan.Next != nil {
+			tp.orphan = tp.orphan.Free()
+		}
+		return
+	}
+	so := tp.so
+	so.Snd.Lock()
+	freed := so.Snd.DropLocked(n)
+	so.WwakeupLocked()
+	mbuf.FreeChain(freed)
+}
+
+// recwin is the receive window to offer: the buffer's room, zero when it
+// is too small to be worth offering (receiver silly-window avoidance), never
+// less than what was offered already.
+func (tp *tcpcb) recwin() int {
+	var space int
+	if tp.flags&tfDetached == 0 {
+		tp.so.Rcv.Lock()
+		space = tp.so.Rcv.SpaceLocked()
+		hi := tp.so.Rcv.HiwatLocked()
+		tp.so.Rcv.Unlock()
+		if space < hi/4 && space < tp.maxseg {
+			space = 0
+		}
+	}
+	space = max(space, 0)
+	space = min(space, tcpMaxWin<<tp.rcvScale)
+	if adv := int(tp.rcvAdv - tp.rcvNxt); tp.state >= tcpsSynReceived && adv > space {
+		space = adv
+	}
+	return space
+}
+
+// output is tcp_output: send what the windows, Nagle and the flags call
+// for, building the segments into tp.out.
+func (tp *tcpcb) output() {
+	for i := 0; i < 4096 && tp.outputOne(); i++ {
+	}
+}
+
+func (tp *tcpcb) outputOne() bool {
+	switch tp.state {
+	case tcpsClosed, tcpsListen:
+		return false
+	case tcpsSynSent, tcpsSynReceived:
+		if tp.sndNxt == tp.iss || tp.flags&tfAckNow != 0 {
+			tp.sendSyn()
+		}
+		return false
+	}
+	st := &tp.s.Stats.TCP
+	avail := tp.sndAvail()
+	off := int(tp.sndNxt - tp.sndUna)
+	sendwin := int(min(tp.sndWnd, tp.cwnd))
+	if tp.flags&tfForce != 0 && sendwin == 0 && off < avail {
+		sendwin = 1
+	}
+	n := min(avail, sendwin) - off
+	if n < 0 {
+		n = 0
+	}
+	if n == 0 && sendwin == 0 && off > 0 && tp.flags&tfForce == 0 && off <= avail {
+		// The window closed on data already sent: start over at
+		// snd_una when it opens, probing meanwhile.
+		tp.timerStop(ttRexmt)
+		tp.rxtshift = 0
+		tp.sndNxt = tp.sndUna
+		off = 0
+		if !tp.timerActive(ttPersist) {
+			tp.setPersist()
+		}
+	}
+	if sendwin > 0 && tp.timerActive(ttPersist) && tp.flags&tfForce == 0 {
+		tp.timerStop(ttPersist)
+		tp.rxtshift = 0
+	}
+	sendalot := false
+	mss := tp.segSize()
+	if n > mss {
+		n = mss
+		sendalot = true
+	}
+	finState := tp.state == tcpsFinWait1 || tp.state == tcpsClosing || tp.state == tcpsLastAck
+	fin := finState && off+n == avail && (tp.flags&tfSentFin == 0 || tp.sndNxt.lt(tp.sndMax))
+	rw := tp.recwin()
+
+	send := false
+	if n > 0 {
+		idle := tp.sndMax == tp.sndUna && tp.flags&tfMoreToCome == 0
+		switch {
+		case n >= mss:
+			send = true
+		case (idle || tp.flags&tfNoDelay != 0) && tp.flags&tfNoPush == 0 && off+n >= avail:
+			send = true
+		case tp.flags&tfForce != 0:
+			send = true
+		case tp.maxSndWnd > 0 && n >= int(tp.maxSndWnd/2):
+			send = true
+		case tp.sndNxt.lt(tp.sndMax):
+			send = true
+		}
+	}
+	if !send && rw > 0 {
+		adv := min(rw, tcpMaxWin<<tp.rcvScale) - int(tp.rcvAdv-tp.rcvNxt)
+		if adv >= 2*tp.maxseg || 2*adv >= tp.rcvHiwat() {
+			if adv>>tp.rcvScale > 0 {
+				send = true
+				if n == 0 && tp.flags&tfAckNow == 0 {
+					st.SndWinUp.Add(1)
+				}
+			}
+		}
+	}
+	if tp.flags&tfAckNow != 0 || fin {
+		send = true
+	}
+	if !send {
+		if avail > off && !tp.timerActive(ttRexmt) && !tp.timerActive(ttPersist) {
+			tp.rxtshift = 0
+			tp.setPersist()
+		}
+		return false
+	}
+	flags := uint8(tcpAck)
+	if fin {
+		flags |= tcpFin
+	}
+	var data *mbuf.Mbuf
+	if n > 0 {
+		data = tp.sndCopy(off, n)
+		if off+n == avail {
+			flags |= tcpPsh
+		}
+	}
+	seq := tp.sndMax
+	if n > 0 || fin || tp.timerActive(ttPersist) {
+		seq = tp.sndNxt
+	}
+	st.SndTotal.Add(1)
+	switch {
+	case n > 0 && tp.sndNxt.lt(tp.sndMax):
+		st.SndRexmitPack.Add(1)
+		st.SndRexmitByte.Add(uint64(n))
+	case n > 0 && tp.flags&tfForce != 0 && sendwin == 1:
+		st.SndProbe.Add(1)
+	case n > 0:
+		st.SndPack.Add(1)
+		st.SndByte.Add(uint64(n))
+	case fin:
+		st.SndCtrl.Add(1)
+	default:
+		st.SndAcks.Add(1)
+	}
+	win := rw >> tp.rcvScale
+	urp := 0
+	if tp.sndUp.gt(seq) {
+		flags |= header.TCPFlagUrg
+		urp = min(int(tp.sndUp-seq), tcpMaxWin)
+	} else {
+		tp.sndUp = tp.sndUna // drag it along
+	}
+	var tsopt [12]byte
+	var opts []byte
+	if tp.useTS() {
+		opts = tp.tsOption(tsopt[:])
+	}
+	tp.emit(seq, tp.rcvNxt, flags, uint16(min(win, tcpMaxWin)), opts, data, n)
+	if urp > 0 {
+		header.TCP(tp.out[len(tp.out)-1].m.Data()).SetUrgent(uint16(urp))
+	}
+	if rw > 0 && (tp.rcvNxt + seqnum(rw)).gt(tp.rcvAdv) {
+		tp.rcvAdv = tp.rcvNxt + seqnum(rw)
+	}
+	tp.lastAckSent = tp.rcvNxt
+	tp.flags &^= tfAckNow | tfDelAck
+	tp.timerStop(ttDelack)
+	if n > 0 || fin {
+		startSeq := tp.sndNxt
+		tp.sndNxt += seqnum(n)
+		if fin {
+			tp.sndNxt++
+			tp.flags |= tfSentFin
+		}
+		if tp.sndNxt.gt(tp.sndMax) {
+			tp.sndMax = tp.sndNxt
+			if tp.rtttime.IsZero() {
+				tp.rtttime = time.Now()
+				tp.rtseq = startSeq
+				st.SegsTimed.Add(1)
+			}
+		}
+		if !tp.timerActive(ttRexmt) && !tp.timerActive(ttPersist) && tp.sndNxt != tp.sndUna {
+			tp.timerSet(ttRexmt, tp.rxtcur)
+		}
+	}
+	return sendalot
+}
+
+func (tp *tcpcb) rcvHiwat() int {
+	if tp.flags&tfDetached != 0 {
+		return 0
+	}
+	return tp.so.Rcv.Hiwat()
+}
+
+// ourMSS is tcp_mssopt: the MSS our route's MTU allows.
+func (tp *tcpcb) ourMSS(dst netip.Addr) int {
+	o := &ipOut{dst: dst}
+	var ifa *Iface
+	var err error
+	hl := header.IPv4MinLen + header.TCPMinLen
+	if dst.Is4() {
+		ifa, _, err = tp.s.routeOut(o)
+	} else {
+		ifa, _, err = tp.s.routeOut6(o)
+		hl = header.IPv6Len + header.TCPMinLen
+	}
+	if err != nil || ifa == nil {
+		return tp.s.tcp.tun.MSSDflt
+	}
+	mtu := ifa.ifp.MTU()
+	if p := tp.s.pathMTU(dst.WithZone("")); p > 0 && p < mtu {
+		mtu = p
+	}
+	mss := mtu - hl
+	if tp.userMSS > 0 {
+		mss = min(mss, tp.userMSS)
+	}
+	return max(mss, 64)
+}
+
+// sendSyn sends our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) with the MSS
+// and window scale options.
+func (tp *tcpcb) sendSyn() {
+	_, _, fa, _ := tp.inp.addrs()
+	var opts [20]byte
+	mss := tp.ourMSS(fa)
+	opts[0], opts[1], opts[2], opts[3] = header.TCPOptMSS, 4, byte(mss>>8), byte(mss)
+	ol := 4
+	flags := uint8(tcpSyn)
+	ack := seqnum(0)
+	if tp.state == tcpsSynReceived {
+		flags |= tcpAck
+		ack = tp.rcvNxt
+	}
+	if tp.flags&tfReqScale != 0 && (tp.state == tcpsSynSent || tp.flags&tfRcvdScale != 0) {
+		opts[4], opts[5], opts[6], opts[7] = header.TCPOptNOP, header.TCPOptWindowScale, 3, tp.rcvScale
+		ol = 8
+	}
+	if tp.flags&tfReqTstmp != 0 && (tp.state == tcpsSynSent || tp.flags&tfRcvdTstmp != 0) {
+		ol += len(tp.tsOption(opts[ol:]))
+	}
+	rw := tp.recwin()
+	st := &tp.s.Stats.TCP
+	st.SndTotal.Add(1)
+	st.SndCtrl.Add(1)
+	tp.emit(tp.iss, ack, flags, uint16(min(rw, tcpMaxWin)), opts[:ol], nil, 0)
+	if tp.state == tcpsSynReceived {
+		tp.rcvAdv = tp.rcvNxt + seqnum(min(rw, tcpMaxWin))
+		tp.lastAckSent = tp.rcvNxt
+	}
+	tp.flags &^= tfAckNow | tfDelAck
+	tp.sndNxt = tp.iss + 1
+	if tp.sndMax.lt(tp.sndNxt) {
+		tp.sndMax = tp.sndNxt
+		tp.rtttime = time.Now()
+		tp.rtseq = tp.iss
+	}
+	if !tp.timerActive(ttRexmt) {
+		tp.timerSet(ttRexmt, tp.rtoBackoff())
+	}
+}
+
+// emit builds a segment of the connection into tp.out.
+func (tp *tcpcb) emit(seq, ack seqnum, flags uint8, win uint16, opts []byte, data *mbuf.Mbuf, n int) {
+	la, lp, fa, fp := tp.inp.addrs()
+	if !la.IsValid() || !fa.IsValid() {
+		mbuf.FreeChain(data)
+		return
+	}
+	if flags&tcpAck == 0 {
+		ack = 0
+	}
+	m := tp.s.tcpBuild(la, lp, fa, fp, seq, ack, flags, win, opts, data, n)
+	o := tp.inp.options()
+	tp.out = append(tp.out, tcpSeg{m: m, o: ipOut{src: la, dst: fa, proto: header.ProtoTCP, ttl: o.ttl, tos: o.tos}})
+}
+
+// respond is tcp_respond for a connection: a bare segment with the
+// connection's addresses (keepalive probes, RSTs, challenge ACKs).
+func (tp *tcpcb) respond(seq, ack seqnum, flags uint8) {
+	if flags&tcpRst != 0 {
+		tp.s.Stats.TCP.SndRst.Add(1)
+	}
+	tp.s.Stats.TCP.SndTotal.Add(1)
+	win := 0
+	if flags&tcpRst == 0 {
+		win = min(tp.recwin()>>tp.rcvScale, tcpMaxWin)
+	}
+	tp.emit(seq, ack, flags, uint16(win), nil, nil, 0)
+}
+
+// tcpBuild makes a segment: a header (with options) in front of data,
+// its checksum left for the link.
+func (s *Stack) tcpBuild(src netip.Addr, sport uint16, dst netip.Addr, dport uint16, seq, ack seqnum, flags uint8, win uint16, opts []byte, data *mbuf.Mbuf, n int) *mbuf.Mbuf {
+	hl := header.TCPMinLen + (len(opts)+3)&^3
+	m := s.pool.GetHdr(mbuf.MT_DATA, hl, tcpHdrRoom)
+	b := m.Extend(hl)
+	clear(b)
+	th := header.TCP(b)
+	th.SetSrcPort(sport)
+	th.SetDstPort(dport)
+	th.SetSeq(uint32(seq))
+	th.SetAck(uint32(ack))
+	th.SetDataOffset(hl)
+	th.SetFlags(flags)
+	th.SetWindow(win)
+	copy(b[header.TCPMinLen:], opts)
+	th.SetChecksum(header.PseudoHeaderChecksum(header.ProtoTCP, src.WithZone(""), dst.WithZone(""), uint16(hl+n)))
+	if data != nil {
+		data.Flags &^= mbuf.M_PKTHDR
+		data.Csum = mbuf.Csum{}
+	}
+	m.Next = data
+	m.PktLen = hl + n
+	m.Csum = mbuf.Csum{Delayed: true, Start: 0, Off: 16}
+	return m
+}
+
+// useTS reports whether both ends agreed on timestamps.
+func (tp *tcpcb) useTS() bool {
+	return tp.flags&(tfReqTstmp|tfRcvdTstmp) == tfReqTstmp|tfRcvdTstmp
+}
+
+// segSize is the most data a segment carries: the MSS less the options
+// every segment has.
+func (tp *tcpcb) segSize() int {
+	if tp.useTS() {
+		return max(tp.maxseg-12, 32)
+	}
+	return tp.maxseg
+}
+
+// tsNow is our timestamp clock: milliseconds, offset per connection.
+func (tp *tcpcb) tsNow() uint32 {
+	return uint32(time.Now().UnixMilli()) + tp.tsOffset
+}
+
+// tsOption writes NOP, NOP, Timestamps (TSval, TSecr) into b[:12].
+func (tp *tcpcb) tsOption(b []byte) []byte {
+	b[0], b[1], b[2], b[3] = header.TCPOptNOP, header.TCPOptNOP, header.TCPOptTimestamp, 10
+	binary.BigEndian.PutUint32(b[4:], tp.tsNow())
+	binary.BigEndian.PutUint32(b[8:], tp.tsRecent)
+	return b[:12]
+}
