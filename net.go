@@ -54,24 +54,11 @@ func (hostNet) ListenPacket(network, address string) (net.PacketConn, error) {
 	return net.ListenPacket(network, address)
 }
 
-// ErrTCPNotImplemented is the cause of the error that the "tcp" networks
-// return until the stack has TCP; errors.Is matches it and
-// errors.ErrUnsupported.
-var ErrTCPNotImplemented error = tcpNotImplemented{}
-
-type tcpNotImplemented struct{}
-
-// Error says what is missing.
-func (tcpNotImplemented) Error() string { return "bsdnet: TCP is not implemented yet" }
-
-// Is matches errors.ErrUnsupported.
-func (tcpNotImplemented) Is(target error) bool { return target == errors.ErrUnsupported }
-
 // Dial connects to address on the named network with the root credential:
-// "udp", "udp4", "udp6" (host:port with a literal IP or "localhost"),
-// "unix", "unixgram" and "unixpacket" (a path in the stack's namespace).
-// The "tcp" networks fail with ErrTCPNotImplemented for now. The result is
-// a *Conn; errors are *net.OpError, as from net.Dial.
+// "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6" (host:port with a literal IP
+// or "localhost"), "unix", "unixgram" and "unixpacket" (a path in the
+// stack's namespace). The result is a *Conn; errors are *net.OpError, as
+// from net.Dial.
 func (s *Stack) Dial(network, address string) (net.Conn, error) {
 	return s.DialContext(context.Background(), network, address)
 }
@@ -139,9 +126,6 @@ func (d *Dialer) dial(ctx context.Context, network, address string) (*Conn, erro
 	}
 	if s == nil {
 		return fail(nil, nil, syscall.EINVAL)
-	}
-	if k.proto == "tcp" {
-		return fail(nil, nil, ErrTCPNotImplemented)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(nil, nil, err)
@@ -323,9 +307,6 @@ func (lc *ListenConfig) listen(network, address string) (*Listener, error) {
 	k, ok := parseNetwork(network)
 	if !ok {
 		return fail(nil, net.UnknownNetworkError(network))
-	}
-	if k.proto == "tcp" {
-		return fail(nil, ErrTCPNotImplemented)
 	}
 	if k.typ == socket.SOCK_DGRAM {
 		return fail(nil, net.UnknownNetworkError(network))

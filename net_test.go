@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -20,16 +24,20 @@ import (
 
 // The net.Conn adapters pass x/net's conformance tests for net.Conn.
 func TestNettestConn(t *testing.T) {
-	for _, nw := range []string{"unix", "unixpacket"} {
+	for _, nw := range []string{"unix", "unixpacket", "tcp4", "tcp6"} {
 		t.Run(nw, func(t *testing.T) {
 			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 				st := bsdnet.NewStack()
-				l, err := st.Listen(nw, "/nettest.sock")
+				addr := map[string]string{"tcp4": "127.0.0.1:8080", "tcp6": "[::1]:8080"}[nw]
+				if addr == "" {
+					addr = "/nettest.sock"
+				}
+				l, err := st.Listen(nw, addr)
 				if err != nil {
 					return nil, nil, nil, err
 				}
 				defer l.Close()
-				c1, err = st.Dial(nw, "/nettest.sock")
+				c1, err = st.Dial(nw, addr)
 				if err != nil {
 					return nil, nil, nil, err
 				}
@@ -48,20 +56,78 @@ func TestNettestConn(t *testing.T) {
 	}
 }
 
-func TestTCPNotImplemented(t *testing.T) {
+// A TCP dial to a port nobody listens on is refused, shaped as Go's.
+func TestTCPRefused(t *testing.T) {
 	st := bsdnet.NewStack()
 	defer st.Close()
 	for _, nw := range []string{"tcp", "tcp4", "tcp6"} {
-		_, err := st.Dial(nw, "127.0.0.1:80")
-		if !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, bsdnet.ErrTCPNotImplemented) {
-			t.Errorf("dial %s: %v, want ErrUnsupported", nw, err)
+		addr := "127.0.0.1:80"
+		if nw == "tcp6" {
+			addr = "[::1]:80"
+		}
+		_, err := st.Dial(nw, addr)
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("dial %s: %v, want ECONNREFUSED", nw, err)
 		}
 		checkOpError(t, err, "dial")
-		_, err = st.Listen(nw, ":80")
-		if !errors.Is(err, errors.ErrUnsupported) {
-			t.Errorf("listen %s: %v, want ErrUnsupported", nw, err)
-		}
-		checkOpError(t, err, "listen")
+	}
+}
+
+// net/http runs unchanged across two stacks joined by a wire with delay:
+// keep-alive connections, a streamed body, concurrent requests.
+func TestHTTPAcrossStacks(t *testing.T) {
+	n := bsdnet.NewNetwork(3)
+	defer n.Close()
+	a, b := n.Host("a"), n.Host("b")
+	if _, err := n.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", link.Faults{Delay: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := b.Listen("tcp", "10.0.0.2:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("bsdnet "), 300000) // 2.1 MB
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", r.URL.Query().Get("n"))
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { w.Write(big) })
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{DialContext: a.DialContext}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Get(fmt.Sprintf("http://10.0.0.2/hello?n=%d", i))
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || string(body) != fmt.Sprintf("hello %d", i) {
+				errs <- fmt.Errorf("request %d: %q %v", i, body, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	resp, err := client.Get("http://10.0.0.2/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(body, big) {
+		t.Fatalf("big body: %d bytes, %v", len(body), err)
 	}
 }
 
