@@ -7,15 +7,15 @@ import (
 	"net"
 	"testing"
 
+	"github.com/bsdnet/bsdnet"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 )
 
-// TCP scaffolding, ready for when bsdnet has TCP. bsdnet has no TCP yet,
-// so these measure only the peers: gVisor's netstack (one stack, loopback
+// TCP over loopback, three ways in one run: bsdnet (one stack, 127.0.0.1,
+// through its net.Conn adapters), gVisor's netstack (one stack, loopback
 // NIC, through gonet) and the kernel (127.0.0.1 through Go's net package).
-// A "bsdnet" entry goes into tcpPeers once bsdnet can connect a TCP pair.
 
 // tcpPeer makes a connected TCP pair of one implementation.
 type tcpPeer struct {
@@ -24,7 +24,7 @@ type tcpPeer struct {
 }
 
 var tcpPeers = []tcpPeer{
-	// {"bsdnet", ...}: not yet; bsdnet has no TCP.
+	{"bsdnet", bsdnetTCPPair},
 	{"gvisor", gvisorTCPPair},
 	{"kernel", kernelTCPPair},
 }
@@ -57,6 +57,17 @@ func connectPair(tb testing.TB, l net.Listener, dial func() (net.Conn, error)) (
 		a.c.Close()
 	})
 	return c, a.c
+}
+
+func bsdnetTCPPair(tb testing.TB) (net.Conn, net.Conn) {
+	st := bsdnet.NewStack()
+	l, err := st.Listen("tcp4", "127.0.0.1:5002")
+	if err != nil {
+		st.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() }) // runs after the conns' cleanup below
+	return connectPair(tb, l, func() (net.Conn, error) { return st.Dial("tcp4", "127.0.0.1:5002") })
 }
 
 func kernelTCPPair(tb testing.TB) (net.Conn, net.Conn) {
@@ -166,7 +177,7 @@ func tcpPingPong(c, s net.Conn, n int, check bool) error {
 }
 
 // BenchmarkTCPStream: 64 KiB writes over a loopback TCP connection, one
-// goroutine writing and one reading. Peers only (bsdnet has no TCP yet).
+// goroutine writing and one reading.
 func BenchmarkTCPStream(b *testing.B) {
 	for _, p := range tcpPeers {
 		b.Run(p.name, func(b *testing.B) {
@@ -182,7 +193,7 @@ func BenchmarkTCPStream(b *testing.B) {
 }
 
 // BenchmarkTCPPingPong: one op is a 1-byte round trip over a loopback TCP
-// connection. Peers only (bsdnet has no TCP yet).
+// connection.
 func BenchmarkTCPPingPong(b *testing.B) {
 	for _, p := range tcpPeers {
 		b.Run(p.name, func(b *testing.B) {
