@@ -149,7 +149,7 @@ func (s *Stack) finishCsum(m *mbuf.Mbuf) (*mbuf.Mbuf, error) {
 		return m, err
 	}
 	sum := ^header.ChecksumMbuf(m, start, mbuf.Length(m)-start, 0)
-	if sum == 0 {
+	if sum == 0 && c.UDP {
 		sum = 0xffff
 	}
 	binary.BigEndian.PutUint16(m.Data()[field:], sum)

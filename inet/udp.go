@@ -193,7 +193,7 @@ func (s *Stack) udpOutput(p *inpcb, m *mbuf.Mbuf, addr socket.Sockaddr) error {
 	uh.SetDstPort(dport)
 	uh.SetLength(ulen)
 	uh.SetChecksum(header.PseudoHeaderChecksum(header.ProtoUDP, src.WithZone(""), dst.WithZone(""), uint16(ulen)))
-	m.Csum = mbuf.Csum{Delayed: true, Start: 0, Off: 6}
+	m.Csum = mbuf.Csum{Delayed: true, UDP: true, Start: 0, Off: 6}
 	m.PktLen = ulen
 	o := p.options()
 	out := &ipOut{src: src, dst: dst, proto: header.ProtoUDP, ttl: o.ttl, tos: o.tos, df: o.dontfrag,

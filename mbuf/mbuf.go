@@ -65,8 +65,11 @@ const (
 // header length when it prepends it.
 type Csum struct {
 	Delayed bool
-	Start   uint16
-	Off     uint16
+	// UDP marks UDP's checksum, where a computed zero is sent as 0xffff
+	// because zero means none (RFC 768); other protocols send zero.
+	UDP   bool
+	Start uint16
+	Off   uint16
 }
 
 // Mbuf is one buffer of a chain. The zero Mbuf is not usable; get one from a
