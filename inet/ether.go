@@ -353,16 +353,6 @@ func (c *nbrCache) update(ifa *Iface, a netip.Addr, mac net.HardwareAddr, create
 	}
 }
 
-// lookup returns a's hardware address if known.
-func (c *nbrCache) lookup(ifa *Iface, a netip.Addr) net.HardwareAddr {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.entries[nbrKey{ifa.ifp.Index(), a.WithZone("")}]; e != nil && (e.state == nbrReachable || e.state == nbrStale) {
-		return e.mac
-	}
-	return nil
-}
-
 // Neighbor is a neighbor-cache entry as arp -a and ndp -a print it.
 type Neighbor struct {
 	Addr      netip.Addr

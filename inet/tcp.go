@@ -231,13 +231,6 @@ func (a seqnum) leq(b seqnum) bool { return int32(a-b) <= 0 }
 func (a seqnum) gt(b seqnum) bool  { return int32(a-b) > 0 }
 func (a seqnum) geq(b seqnum) bool { return int32(a-b) >= 0 }
 
-func seqMax(a, b seqnum) seqnum {
-	if a.gt(b) {
-		return a
-	}
-	return b
-}
-
 // Timers (tcp_timer.h).
 const (
 	ttRexmt = iota

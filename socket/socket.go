@@ -222,13 +222,6 @@ func (so *Socket) SetNonblocking(on bool) {
 	so.mu.Unlock()
 }
 
-// ref takes a reference (soref); the caller already holds one.
-func (so *Socket) ref() {
-	so.mu.Lock()
-	so.refs++
-	so.mu.Unlock()
-}
-
 // rele drops a reference (sorele) and frees the socket with the last.
 func (so *Socket) rele() {
 	so.mu.Lock()

@@ -40,9 +40,6 @@ func (q *waitq) wakeup() bool {
 	return true
 }
 
-// sleeping reports whether anyone sleeps on q; the guarding mutex is held.
-func (q *waitq) sleeping() bool { return q.head != nil }
-
 func (q *waitq) remove(w *waiter) {
 	for p := &q.head; *p != nil; p = &(*p).next {
 		if *p == w {

@@ -1,7 +1,6 @@
 package sys_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/bsdnet/bsdnet"
@@ -105,11 +104,4 @@ func (e *env) recv(p *sys.Proc, fd int, size int) string {
 		e.t.Fatalf("read: %v", err)
 	}
 	return string(b[:n])
-}
-
-func wantErr(t *testing.T, what string, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: err = %v, want %v", what, err, want)
-	}
 }
