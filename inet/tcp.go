@@ -68,6 +68,8 @@ type TCPTunables struct {
 	ReassMaxQueue        int           // net.inet.tcp.reass.maxqueuelen (segments per connection)
 	WindowScaling        bool          // net.inet.tcp.rfc1323 (window scaling part)
 	Timestamps           bool          // net.inet.tcp.rfc1323 (timestamps part)
+	SACK                 bool          // net.inet.tcp.sack.enable
+	CongestionControl    string        // net.inet.tcp.cc.algorithm: "cubic" or "newreno"
 }
 
 // DefaultTCPTunables are FreeBSD's defaults.
@@ -78,7 +80,7 @@ func DefaultTCPTunables() TCPTunables {
 		RexmtMax: 64 * time.Second, RexmtShiftMax: 12, DelAck: 40 * time.Millisecond,
 		KeepInit: 75 * time.Second, KeepIdle: 2 * time.Hour, KeepIntvl: 75 * time.Second, KeepCnt: 8,
 		FinWait2Timeout: 60 * time.Second, InitCwndSegs: 10, ReassMaxQueue: 1024,
-		WindowScaling: true, Timestamps: true,
+		WindowScaling: true, Timestamps: true, SACK: true, CongestionControl: "cubic",
 	}
 }
 
@@ -299,6 +301,7 @@ type tcpcb struct {
 	iobc                          byte   // the out-of-band byte (t_iobc)
 	oobflags                      uint8  // tcpoobHaveData, tcpoobHadData
 	ackWarCnt                     int
+	cc                            ccAlgo // congestion control module (set when established)
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)
@@ -758,9 +761,18 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 			for len(name) > 0 && name[len(name)-1] == 0 {
 				name = name[:len(name)-1]
 			}
-			if name != "newreno" {
+			cc := newCC(name)
+			if cc == nil {
 				return syscall.ESRCH
 			}
+			tp.mu.Lock()
+			if tp.cc == nil || tp.cc.name() != name {
+				tp.cc = cc
+				if tp.state >= tcpsEstablished {
+					tp.ssthresh = max(tp.ssthresh, tp.cwnd)
+				}
+			}
+			tp.mu.Unlock()
 			return nil
 		}
 		v, err := sopt.OptInt()
@@ -837,9 +849,13 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 	case TCP_KEEPCNT:
 		v = tp.keepCnt
 	case TCP_CONGESTION:
+		name := tp.s.tcp.tun.CongestionControl
+		if tp.cc != nil {
+			name = tp.cc.name()
+		}
 		tp.mu.Unlock()
 		var b [16]byte
-		copy(b[:], "newreno")
+		copy(b[:], name)
 		return sopt.OptCopyOut(b[:])
 	case TCP_INFO:
 		b := tp.info()
@@ -1015,9 +1031,11 @@ func (tp *tcpcb) rexmtTimeout() {
 		tp.sndNxt = tp.iss
 	} else {
 		tp.sndNxt = tp.sndUna
-		// RFC 5681 3.1 (5): ssthresh from the flight, cwnd one segment.
-		flight := uint32(tp.sndMax - tp.sndUna)
-		tp.ssthresh = max(min(tp.sndWnd, flight)/2, 2*uint32(tp.maxseg))
+		// RFC 5681 3.1 (5): ssthresh from the flight on the first
+		// timeout, cwnd one segment on each.
+		if tp.rxtshift == 1 {
+			tp.cc.congSignal(tp, ccSigRTO)
+		}
 		tp.cwnd = uint32(tp.maxseg)
 		tp.recover = tp.sndMax
 		tp.flags &^= tfInRecovery

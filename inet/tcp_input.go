@@ -268,6 +268,7 @@ func (tp *tcpcb) established() {
 	tp.state = tcpsEstablished
 	tp.s.Stats.TCP.Connects.Add(1)
 	mss := uint32(tp.maxseg)
+	tp.ccInit()
 	tp.cwnd = min(uint32(tp.s.tcp.tun.InitCwndSegs)*mss, max(2*mss, 14600))
 	tp.ssthresh = 1 << 30
 	tp.recover = tp.sndUna
@@ -520,8 +521,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 			case tp.dupacks == 3 && tp.flags&tfInRecovery == 0 && ack.gt(tp.recover):
 				st.FastRexmit.Add(1)
 				st.FastRecovery.Add(1)
-				flight := uint32(tp.sndMax - tp.sndUna)
-				tp.ssthresh = max(flight/2, 2*mss)
+				tp.cc.congSignal(tp, ccSigRecovery)
 				tp.recover = tp.sndMax
 				tp.flags |= tfInRecovery
 				tp.timerStop(ttRexmt)
@@ -552,16 +552,11 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 				st.PartialAck.Add(1)
 			} else {
 				tp.flags &^= tfInRecovery
-				flight := uint32(tp.sndMax - ack)
-				tp.cwnd = min(tp.ssthresh, max(flight, mss)+mss)
+				tp.sndUna = ack // postRecovery sees the flight after this ACK
+				tp.cc.postRecovery(tp)
 			}
 		} else {
-			if tp.cwnd <= tp.ssthresh {
-				tp.cwnd += min(uint32(acked), 2*mss)
-			} else {
-				tp.cwnd += max(1, mss*mss/tp.cwnd)
-			}
-			tp.cwnd = min(tp.cwnd, uint32(tcpMaxWin)<<tp.sndScale)
+			tp.cc.ackReceived(tp, uint32(acked))
 		}
 		tp.dupacks = 0
 		if in.ts && tp.useTS() && in.tsEcr != 0 && int32(tp.tsNow()-in.tsEcr) >= 0 {
