@@ -34,8 +34,8 @@ func (c *sock) init(st *Stack, so *socket.Socket, network string, fam int, raddr
 		c.laddr = toNetAddr(network, sa)
 	}
 	c.raddr = raddr
-	c.rd.init()
-	c.wd.init()
+	c.rd.init(true)
+	c.wd.init(true)
 }
 
 func (c *sock) ok() bool { return c != nil && c.so != nil }
@@ -70,8 +70,12 @@ func (c *sock) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return c.opError("close", net.ErrClosed)
 	}
-	c.rd.close()
-	c.wd.close()
+	if c.rd.close() {
+		c.so.Rwakeup()
+	}
+	if c.wd.close() {
+		c.so.Wwakeup()
+	}
 	if err := c.so.Close(); err != nil {
 		return c.opError("close", os.NewSyscallError("close", err))
 	}
@@ -98,7 +102,9 @@ func (c *sock) SetReadDeadline(t time.Time) error {
 	if c.closed.Load() {
 		return c.setError(net.ErrClosed)
 	}
-	c.rd.set(t)
+	if c.rd.set(t) {
+		c.so.Rwakeup()
+	}
 	return nil
 }
 
@@ -111,7 +117,9 @@ func (c *sock) SetWriteDeadline(t time.Time) error {
 	if c.closed.Load() {
 		return c.setError(net.ErrClosed)
 	}
-	c.wd.set(t)
+	if c.wd.set(t) {
+		c.so.Wwakeup()
+	}
 	return nil
 }
 

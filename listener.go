@@ -32,7 +32,7 @@ func newListener(st *Stack, so *socket.Socket, network string) *Listener {
 	if sa, err := so.Sockaddr(); err == nil {
 		l.addr = toNetAddr(network, sa)
 	}
-	l.dl.init()
+	l.dl.init(false)
 	return l
 }
 
