@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bsdnet/bsdnet/inet"
 	"github.com/bsdnet/bsdnet/mbuf"
 	"github.com/bsdnet/bsdnet/socket"
 )
@@ -125,22 +126,23 @@ func (c *sock) SetWriteDeadline(t time.Time) error {
 
 // SetReadBuffer sets the receive buffer's size (SO_RCVBUF).
 func (c *sock) SetReadBuffer(bytes int) error {
-	return c.setOpt(socket.SO_RCVBUF, bytes)
+	return c.setOpt(socket.SOL_SOCKET, socket.SO_RCVBUF, bytes)
 }
 
 // SetWriteBuffer sets the send buffer's size (SO_SNDBUF).
 func (c *sock) SetWriteBuffer(bytes int) error {
-	return c.setOpt(socket.SO_SNDBUF, bytes)
+	return c.setOpt(socket.SOL_SOCKET, socket.SO_SNDBUF, bytes)
 }
 
-func (c *sock) setOpt(name, v int) error {
+// setOpt sets an int option (sosetopt) as the Set methods do.
+func (c *sock) setOpt(level, name, v int) error {
 	if !c.ok() {
 		return syscall.EINVAL
 	}
 	if c.closed.Load() {
 		return c.setError(net.ErrClosed)
 	}
-	if err := c.so.SetOptInt(socket.SOL_SOCKET, name, v); err != nil {
+	if err := c.so.SetOptInt(level, name, v); err != nil {
 		return c.setError(os.NewSyscallError("setsockopt", err))
 	}
 	return nil
@@ -268,10 +270,13 @@ func (c *sock) control(oob []byte) (*mbuf.Mbuf, error) {
 	return m, nil
 }
 
-// Conn is a connected socket as a net.Conn: a PF_LOCAL stream ("unix") or
-// seqpacket ("unixpacket") connection, or a datagram socket connected by
-// Dial ("udp", "unixgram"). Its methods may be called from many goroutines
-// at once. Errors are *net.OpError wrapping an *os.SyscallError with the
+// Conn is a connected socket as a net.Conn: a TCP connection ("tcp",
+// "tcp4", "tcp6"), a PF_LOCAL stream ("unix") or seqpacket ("unixpacket")
+// connection, or a datagram socket connected by Dial ("udp", "unixgram").
+// Beyond net.Conn it has CloseRead and CloseWrite, the options of Go's
+// *net.TCPConn (SetNoDelay, SetKeepAlive, SetKeepAliveConfig, SetLinger,
+// SetReadBuffer, SetWriteBuffer). Its methods may be called from many
+// goroutines at once. Errors are *net.OpError wrapping an *os.SyscallError with the
 // errno (errors.Is(err, syscall.ECONNRESET) holds), net.ErrClosed after
 // Close, or os.ErrDeadlineExceeded after a deadline; io.EOF stays bare.
 type Conn struct {
@@ -283,6 +288,11 @@ var _ net.Conn = (*Conn)(nil)
 func newConn(st *Stack, so *socket.Socket, network string, fam int, raddr net.Addr) *Conn {
 	c := &Conn{}
 	c.init(st, so, network, fam, raddr)
+	if c.isTCP() {
+		// Go's choice for every TCP connection (see SetNoDelay). Failing
+		// leaves Nagle on, which is still a working connection.
+		_ = so.SetOptInt(inet.IPPROTO_TCP, inet.TCP_NODELAY, 1)
+	}
 	return c
 }
 
