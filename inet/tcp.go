@@ -69,6 +69,7 @@ type TCPTunables struct {
 	WindowScaling        bool          // net.inet.tcp.rfc1323 (window scaling part)
 	Timestamps           bool          // net.inet.tcp.rfc1323 (timestamps part)
 	SACK                 bool          // net.inet.tcp.sack.enable
+	RACK                 bool          // RACK-TLP loss detection by default (net.inet.tcp.functions_default=rack)
 	CongestionControl    string        // net.inet.tcp.cc.algorithm: "cubic" or "newreno"
 }
 
@@ -80,7 +81,7 @@ func DefaultTCPTunables() TCPTunables {
 		RexmtMax: 64 * time.Second, RexmtShiftMax: 12, DelAck: 40 * time.Millisecond,
 		KeepInit: 75 * time.Second, KeepIdle: 2 * time.Hour, KeepIntvl: 75 * time.Second, KeepCnt: 8,
 		FinWait2Timeout: 60 * time.Second, InitCwndSegs: 10, ReassMaxQueue: 1024,
-		WindowScaling: true, Timestamps: true, SACK: true, CongestionControl: "cubic",
+		WindowScaling: true, Timestamps: true, SACK: true, RACK: true, CongestionControl: "cubic",
 	}
 }
 
@@ -140,6 +141,12 @@ type TCPStats struct {
 	RcvBadRst       atomic.Uint64 // RSTs outside the window, ignored
 	PMTUUpdate      atomic.Uint64 // MSS lowered by ICMP need-frag / packet too big
 	PAWSDrop        atomic.Uint64 // segments dropped by PAWS
+	SackRecovery    atomic.Uint64 // SACK recovery episodes
+	SackRexmitByte  atomic.Uint64 // bytes resent by SACK recovery and probes
+	RcvDSack        atomic.Uint64 // SACK blocks below the cumulative ACK (DSACK)
+	RackLoss        atomic.Uint64 // segments RACK deemed lost
+	TLPProbe        atomic.Uint64 // tail loss probes sent
+	TLPRecovery     atomic.Uint64 // losses repaired by a tail loss probe
 }
 
 // tcpStack is the stack's TCP part (tcbinfo and the sysctls).
@@ -240,6 +247,8 @@ const (
 	ttKeep
 	ttDelack
 	tt2MSL
+	ttReorder // RACK's reordering window
+	ttTLP     // the tail loss probe
 	ttN
 )
 
@@ -261,6 +270,10 @@ const (
 	tfNeedFin                // send a FIN once established
 	tfReqTstmp               // we offer timestamps (RFC 7323)
 	tfRcvdTstmp              // the peer offered timestamps
+	tfReqSack                // we offer SACK (RFC 2018)
+	tfSackPermit             // both ends agreed on SACK
+	tfRack                   // RACK-TLP loss detection (TCP_FUNCTION_BLK "rack")
+	tfForceRexmit            // resend the first lost segment regardless of pipe
 )
 
 // tcpcb is a TCP control block (struct tcpcb). Everything is guarded by mu;
@@ -302,12 +315,15 @@ type tcpcb struct {
 	oobflags                      uint8  // tcpoobHaveData, tcpoobHadData
 	ackWarCnt                     int
 	cc                            ccAlgo // congestion control module (set when established)
+	rcvLastOO                     seqnum // the latest out-of-order segment, for SACK blocks
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)
+	sm     *sendmap   // SACK scoreboard and RACK's record (lazy)
 
 	timers [ttN]*time.Timer
-	tdl    [ttN]time.Time
+	tdl    [ttN]time.Time // deadlines; zero when stopped
+	tfire  [ttN]time.Time // when each timer is set to fire; zero when not pending
 	out    []tcpSeg
 }
 
@@ -352,6 +368,9 @@ func (u *tcpProto) Attach(so *socket.Socket, proto int) error {
 	tp.keepIdle, tp.keepIntvl, tp.keepInit, tp.keepCnt = t.KeepIdle, t.KeepIntvl, t.KeepInit, t.KeepCnt
 	tp.rxtcur = t.RexmtInit
 	tp.maxseg = t.MSSDflt
+	if t.RACK {
+		tp.flags |= tfRack
+	}
 	tp.inp = s.tcp.pcbs.attach(so, u.v6)
 	so.PCB = tp // after attach, which set PCB to the inpcb
 	s.tcp.conns.Add(1)
@@ -395,6 +414,7 @@ func (tp *tcpcb) freeLocked() {
 	tp.orphan = nil
 	tp.reass.free()
 	tp.reass = nil
+	tp.sm = nil
 	tp.s.tcp.conns.Add(-1)
 }
 
@@ -508,6 +528,9 @@ func (tp *tcpcb) startConnect() {
 	if tp.s.tcp.tun.Timestamps {
 		tp.flags |= tfReqTstmp
 		tp.tsOffset = uint32(tp.s.rand64())
+	}
+	if tp.s.tcp.tun.SACK {
+		tp.flags |= tfReqSack
 	}
 	tp.state = tcpsSynSent
 	tp.timerSet(ttKeep, tp.keepInit)
@@ -893,6 +916,9 @@ func (tp *tcpcb) info() []byte {
 	if tp.useTS() {
 		opts |= 0x01 // TCPI_OPT_TIMESTAMPS
 	}
+	if tp.sackOK() {
+		opts |= 0x02 // TCPI_OPT_SACK
+	}
 	b[4] = opts
 	b[5] = tp.sndScale<<4 | tp.rcvScale&0xf
 	ne.PutUint32(b[8:], uint32(tp.rxtcur/time.Microsecond))
@@ -922,6 +948,7 @@ func (tp *tcpcb) close() {
 	}
 	tp.reass.free()
 	tp.reass = nil
+	tp.sm = nil
 	if tp.flags&tfDetached != 0 {
 		tp.freeLocked()
 		return
@@ -954,12 +981,21 @@ func (tp *tcpcb) drop(errno syscall.Errno) {
 }
 
 // timerSet arms timer i to fire after d, creating it the first time.
+// A timer that would fire before the new deadline is left alone: it
+// re-arms itself for the rest when it fires, so that pushing a deadline
+// back (the retransmission timer on every ACK) costs no timer reset.
 func (tp *tcpcb) timerSet(i int, d time.Duration) {
-	tp.tdl[i] = time.Now().Add(d)
+	dl := time.Now().Add(d)
+	tp.tdl[i] = dl
 	if tp.timers[i] == nil {
+		tp.tfire[i] = dl
 		tp.timers[i] = time.AfterFunc(d, func() { tp.timeout(i) })
 		return
 	}
+	if f := tp.tfire[i]; !f.IsZero() && !f.After(dl) {
+		return
+	}
+	tp.tfire[i] = dl
 	tp.timers[i].Reset(d)
 }
 
@@ -968,8 +1004,9 @@ func (tp *tcpcb) timerStop(i int) {
 		return
 	}
 	tp.tdl[i] = time.Time{}
-	if tp.timers[i] != nil {
+	if tp.timers[i] != nil && !tp.tfire[i].IsZero() {
 		tp.timers[i].Stop()
+		tp.tfire[i] = time.Time{}
 	}
 }
 
@@ -979,7 +1016,15 @@ func (tp *tcpcb) timerActive(i int) bool { return !tp.tdl[i].IsZero() }
 // stopped or moved since it fired.
 func (tp *tcpcb) timeout(i int) {
 	tp.mu.Lock()
-	if tp.tdl[i].IsZero() || time.Now().Before(tp.tdl[i]) || tp.flags&tfFreed != 0 {
+	tp.tfire[i] = time.Time{}
+	if tp.tdl[i].IsZero() || tp.flags&tfFreed != 0 {
+		tp.mu.Unlock()
+		return
+	}
+	if left := time.Until(tp.tdl[i]); left > 0 {
+		// Fired early: the deadline moved back since it was armed.
+		tp.tfire[i] = tp.tdl[i]
+		tp.timers[i].Reset(left)
 		tp.mu.Unlock()
 		return
 	}
@@ -1011,6 +1056,18 @@ func (tp *tcpcb) timeout(i int) {
 		if tp.state == tcpsTimeWait || tp.state == tcpsFinWait2 {
 			tp.close()
 		}
+	case ttReorder:
+		if tp.sm != nil && tp.rackOn() && tp.rackDetectLoss() {
+			tp.s.Stats.TCP.RackLoss.Add(1)
+			if tp.flags&tfInRecovery == 0 {
+				tp.lossRecovery()
+			}
+			tp.output()
+		}
+	case ttTLP:
+		if tp.rackOn() {
+			tp.tlpTimeout()
+		}
 	}
 	tp.unlockAndSend()
 }
@@ -1040,6 +1097,18 @@ func (tp *tcpcb) rexmtTimeout() {
 		tp.recover = tp.sndMax
 		tp.flags &^= tfInRecovery
 		tp.dupacks = 0
+		if tp.sm != nil {
+			// Keep what the peer SACKed through the first timeout; after
+			// a second, it may have reneged: resend everything.
+			if tp.rxtshift > 1 {
+				tp.sm.clearSacked()
+			} else {
+				tp.sm.clearLost()
+			}
+			tp.sm.rack.tlpEnd = 0
+			tp.timerStop(ttTLP)
+			tp.timerStop(ttReorder)
+		}
 	}
 	tp.output()
 }

@@ -24,6 +24,9 @@ type tcpIn struct {
 	urp          int
 	ts           bool
 	tsVal, tsEcr uint32
+	sackOK       bool          // SACK-permitted (on a SYN)
+	nsack        int           // SACK blocks
+	sack         [4][2]seqnum  // their left and right edges
 	m            *mbuf.Mbuf
 }
 
@@ -89,6 +92,17 @@ func (s *Stack) tcpInputOne(ifa *Iface, m *mbuf.Mbuf, off int, v6 bool) {
 			case header.TCPOptWindowScale:
 				if len(data) == 1 && in.flags&tcpSyn != 0 {
 					in.wscale = int(min(data[0], 14))
+				}
+			case header.TCPOptSACKPermitted:
+				if len(data) == 0 && in.flags&tcpSyn != 0 {
+					in.sackOK = true
+				}
+			case header.TCPOptSACK:
+				if len(data)%8 == 0 && in.flags&tcpSyn == 0 {
+					for i := 0; i+8 <= len(data) && in.nsack < len(in.sack); i += 8 {
+						in.sack[in.nsack] = [2]seqnum{seqnum(binary.BigEndian.Uint32(data[i:])), seqnum(binary.BigEndian.Uint32(data[i+4:]))}
+						in.nsack++
+					}
 				}
 			}
 		})
@@ -207,8 +221,12 @@ func (s *Stack) tcpListenInput(lp *tcpcb, in *tcpIn) {
 	}
 	tp := tcpcbOf(child)
 	lp.mu.Lock()
-	inherit := lp.flags & (tfNoDelay | tfNoPush)
+	inherit := lp.flags & (tfNoDelay | tfNoPush | tfRack)
 	ki, kd, kn, kc, um := lp.keepIdle, lp.keepIntvl, lp.keepInit, lp.keepCnt, lp.userMSS
+	var cc ccAlgo
+	if lp.cc != nil {
+		cc = newCC(lp.cc.name())
+	}
 	lp.mu.Unlock()
 	lp.inp.mu.Lock()
 	lopts := lp.inp.opts
@@ -219,6 +237,7 @@ func (s *Stack) tcpListenInput(lp *tcpcb, in *tcpIn) {
 	tp.mu.Lock()
 	tp.flags |= inherit
 	tp.keepIdle, tp.keepIntvl, tp.keepInit, tp.keepCnt, tp.userMSS = ki, kd, kn, kc, um
+	tp.cc = cc
 	if !s.tcp.pcbs.insertConnected(tp.inp, in.dst, in.dport, in.src, in.sport) {
 		tp.close()
 		tp.mu.Unlock()
@@ -239,6 +258,9 @@ func (s *Stack) tcpListenInput(lp *tcpcb, in *tcpIn) {
 		tp.flags |= tfRcvdScale | tfReqScale
 		tp.sndScale = uint8(in.wscale)
 		tp.setRcvScale()
+	}
+	if in.sackOK && s.tcp.tun.SACK {
+		tp.flags |= tfReqSack | tfSackPermit
 	}
 	if in.ts && s.tcp.tun.Timestamps {
 		tp.flags |= tfRcvdTstmp | tfReqTstmp
@@ -271,7 +293,7 @@ func (tp *tcpcb) established() {
 	tp.ccInit()
 	tp.cwnd = min(uint32(tp.s.tcp.tun.InitCwndSegs)*mss, max(2*mss, 14600))
 	tp.ssthresh = 1 << 30
-	tp.recover = tp.sndUna
+	tp.recover = tp.iss // RFC 6582: recover starts at the ISS
 	tp.timerStop(ttKeep)
 	tp.keepArm()
 	if tp.flags&tfDetached == 0 {
@@ -351,6 +373,9 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		} else {
 			tp.flags &^= tfReqScale
 			tp.rcvScale = 0
+		}
+		if in.sackOK && tp.flags&tfReqSack != 0 {
+			tp.flags |= tfSackPermit
 		}
 		if in.ts && tp.flags&tfReqTstmp != 0 {
 			tp.flags |= tfRcvdTstmp
@@ -512,12 +537,18 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 	}
 
 	ourFinAcked := false
+	sackConn := tp.sm != nil && tp.sackOK()
+	if sackConn && in.nsack > 0 {
+		tp.sackInput(in)
+	}
 	if ack.leq(tp.sndUna) {
-		if ack == tp.sndUna && tlen == 0 && thflags&tcpFin == 0 && tiwin == tp.sndWnd && tp.sndMax != tp.sndUna {
+		if ack == tp.sndUna && tlen == 0 && thflags&tcpFin == 0 && (tiwin == tp.sndWnd || in.nsack > 0) && tp.sndMax != tp.sndUna {
 			st.RcvDupAck.Add(1)
 			tp.dupacks++
 			mss := uint32(tp.maxseg)
 			switch {
+			case sackConn:
+				// SACK recovery decides below.
 			case tp.dupacks == 3 && tp.flags&tfInRecovery == 0 && ack.gt(tp.recover):
 				st.FastRexmit.Add(1)
 				st.FastRecovery.Add(1)
@@ -546,6 +577,15 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		st.RcvAckByte.Add(uint64(acked))
 		partial := false
 		mss := uint32(tp.maxseg)
+		if sackConn {
+			t, e, rx := tp.sm.ack(ack)
+			if !t.IsZero() && tp.rackOn() {
+				tp.rackUpdate(t, e, rx)
+			}
+			if tp.rackOn() {
+				tp.tlpAck(ack)
+			}
+		}
 		if tp.flags&tfInRecovery != 0 {
 			if ack.lt(tp.recover) {
 				partial = true
@@ -582,7 +622,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		if tp.sndNxt.lt(tp.sndUna) {
 			tp.sndNxt = tp.sndUna
 		}
-		if partial {
+		if partial && !sackConn {
 			// NewReno (RFC 6582 3.2 step 3): resend the next hole, deflate.
 			onxt := tp.sndNxt
 			ocwnd := tp.cwnd
@@ -619,6 +659,29 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 			if ourFinAcked {
 				tp.close()
 				return false
+			}
+		}
+	}
+
+	// SACK loss detection (RFC 6675 IsLost, RACK) and recovery entry.
+	if sackConn && tp.sm != nil {
+		lost := false
+		if tp.sm.sackedBytes > 0 {
+			lost = tp.sm.markLost(tp.segSize())
+		}
+		if tp.rackOn() && tp.rackDetectLoss() {
+			st.RackLoss.Add(1)
+			lost = true
+		}
+		if tp.flags&tfInRecovery == 0 && ack.gt(tp.recover) {
+			if tp.dupacks >= 3 {
+				tp.sm.markFirstLost()
+				lost = true
+			}
+			if lost {
+				tp.lossRecovery()
+				tp.flags |= tfForceRexmit
+				st.FastRexmit.Add(1)
 			}
 		}
 	}
@@ -747,6 +810,7 @@ func (tp *tcpcb) reassInsert(seq seqnum, m *mbuf.Mbuf, n int, fin bool) {
 		tp.reass = &tcpReass{}
 	}
 	r := tp.reass
+	tp.rcvLastOO = seq
 	if seq != tp.rcvNxt {
 		st.RcvOOPack.Add(1)
 		st.RcvOOByte.Add(uint64(n))

@@ -94,6 +94,9 @@ func (tp *tcpcb) recwin() int {
 func (tp *tcpcb) output() {
 	for i := 0; i < 4096 && tp.outputOne(); i++ {
 	}
+	if tp.flags&tfRack != 0 && tp.sm != nil {
+		tp.tlpArm()
+	}
 }
 
 func (tp *tcpcb) outputOne() bool {
@@ -107,9 +110,26 @@ func (tp *tcpcb) outputOne() bool {
 		return false
 	}
 	st := &tp.s.Stats.TCP
+	sackRecovery := tp.flags&tfInRecovery != 0 && tp.sm != nil && tp.sackOK()
+	if sackRecovery && tp.sackRexmit() {
+		return true
+	}
 	avail := tp.sndAvail()
+	if tp.sm != nil && tp.sndNxt.lt(tp.sndMax) && len(tp.sm.segs) > 0 {
+		// Resending after a timeout: skip what the peer holds.
+		if to, _, in := tp.sm.sackedRun(tp.sndNxt); in {
+			if to.gt(tp.sndMax) {
+				to = tp.sndMax
+			}
+			tp.sndNxt = to
+		}
+	}
 	off := int(tp.sndNxt - tp.sndUna)
 	sendwin := int(min(tp.sndWnd, tp.cwnd))
+	if sackRecovery {
+		// New data only as far as pipe leaves room (RFC 6675 NextSeg 2).
+		sendwin = min(int(tp.sndWnd), off+max(int(tp.cwnd)-tp.sm.pipe(), 0))
+	}
 	if tp.flags&tfForce != 0 && sendwin == 0 && off < avail {
 		sendwin = 1
 	}
@@ -137,6 +157,12 @@ func (tp *tcpcb) outputOne() bool {
 	if n > mss {
 		n = mss
 		sendalot = true
+	}
+	if n > 0 && tp.sm != nil && tp.sndNxt.lt(tp.sndMax) {
+		if _, stop, _ := tp.sm.sackedRun(tp.sndNxt); stop != 0 && (tp.sndNxt + seqnum(n)).gt(stop) {
+			n = int(stop - tp.sndNxt)
+			sendalot = true
+		}
 	}
 	finState := tp.state == tcpsFinWait1 || tp.state == tcpsClosing || tp.state == tcpsLastAck
 	fin := finState && off+n == avail && (tp.flags&tfSentFin == 0 || tp.sndNxt.lt(tp.sndMax))
@@ -209,31 +235,12 @@ func (tp *tcpcb) outputOne() bool {
 	default:
 		st.SndAcks.Add(1)
 	}
-	win := rw >> tp.rcvScale
-	urp := 0
-	if tp.sndUp.gt(seq) {
-		flags |= header.TCPFlagUrg
-		urp = min(int(tp.sndUp-seq), tcpMaxWin)
-	} else {
-		tp.sndUp = tp.sndUna // drag it along
-	}
-	var tsopt [12]byte
-	var opts []byte
-	if tp.useTS() {
-		opts = tp.tsOption(tsopt[:])
-	}
-	tp.emit(seq, tp.rcvNxt, flags, uint16(min(win, tcpMaxWin)), opts, data, n)
-	if urp > 0 {
-		header.TCP(tp.out[len(tp.out)-1].m.Data()).SetUrgent(uint16(urp))
-	}
-	if rw > 0 && (tp.rcvNxt + seqnum(rw)).gt(tp.rcvAdv) {
-		tp.rcvAdv = tp.rcvNxt + seqnum(rw)
-	}
-	tp.lastAckSent = tp.rcvNxt
-	tp.flags &^= tfAckNow | tfDelAck
-	tp.timerStop(ttDelack)
+	tp.sendSeg(seq, flags, data, n, rw)
 	if n > 0 || fin {
 		startSeq := tp.sndNxt
+		if n > 0 && tp.sackOK() {
+			tp.smSent(startSeq, startSeq+seqnum(n), time.Now())
+		}
 		tp.sndNxt += seqnum(n)
 		if fin {
 			tp.sndNxt++
@@ -252,6 +259,82 @@ func (tp *tcpcb) outputOne() bool {
 		}
 	}
 	return sendalot
+}
+
+// sendSeg emits one segment at seq carrying data (n bytes) with the
+// window rw offers, the urgent pointer, timestamps and SACK blocks, and
+// notes that an ACK went out.
+func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int) {
+	win := rw >> tp.rcvScale
+	urp := 0
+	if tp.sndUp.gt(seq) {
+		flags |= header.TCPFlagUrg
+		urp = min(int(tp.sndUp-seq), tcpMaxWin)
+	} else {
+		tp.sndUp = tp.sndUna // drag it along
+	}
+	var optb [40]byte
+	opts := optb[:0]
+	if tp.useTS() {
+		opts = tp.tsOption(optb[:12])
+	}
+	if tp.sackOK() && tp.reass != nil {
+		opts = tp.sackOption(opts)
+	}
+	tp.emit(seq, tp.rcvNxt, flags, uint16(min(win, tcpMaxWin)), opts, data, n)
+	if urp > 0 {
+		header.TCP(tp.out[len(tp.out)-1].m.Data()).SetUrgent(uint16(urp))
+	}
+	if rw > 0 && (tp.rcvNxt + seqnum(rw)).gt(tp.rcvAdv) {
+		tp.rcvAdv = tp.rcvNxt + seqnum(rw)
+	}
+	tp.lastAckSent = tp.rcvNxt
+	tp.flags &^= tfAckNow | tfDelAck
+	tp.timerStop(ttDelack)
+}
+
+// sendRange resends the first segment's worth of [start, end), which lies
+// between snd_una and snd_max, for SACK recovery and the tail loss probe.
+func (tp *tcpcb) sendRange(start, end seqnum) {
+	n := min(int(end-start), tp.segSize())
+	off := int(start - tp.sndUna)
+	avail := tp.sndAvail()
+	if off < 0 || off >= avail {
+		return
+	}
+	n = min(n, avail-off)
+	st := &tp.s.Stats.TCP
+	st.SndTotal.Add(1)
+	st.SndRexmitPack.Add(1)
+	st.SndRexmitByte.Add(uint64(n))
+	st.SackRexmitByte.Add(uint64(n))
+	flags := uint8(tcpAck)
+	if off+n == avail {
+		flags |= tcpPsh
+	}
+	tp.sendSeg(start, flags, tp.sndCopy(off, n), n, tp.recwin())
+	tp.smSent(start, start+seqnum(n), time.Now())
+	tp.rtttime = time.Time{} // Karn
+	if !tp.timerActive(ttRexmt) {
+		tp.timerSet(ttRexmt, tp.rxtcur)
+	}
+}
+
+// sackRexmit is RFC 6675's NextSeg rule 1 in recovery: resend the lowest
+// lost segment when pipe leaves room in cwnd (or when forced, on entering
+// recovery). It reports whether it sent.
+func (tp *tcpcb) sackRexmit() bool {
+	sm := tp.sm
+	start, end, ok := sm.nextLost()
+	if !ok {
+		return false
+	}
+	if tp.flags&tfForceRexmit == 0 && sm.pipe()+tp.segSize() > int(tp.cwnd) {
+		return false
+	}
+	tp.flags &^= tfForceRexmit
+	tp.sendRange(start, end)
+	return true
 }
 
 func (tp *tcpcb) rcvHiwat() int {
@@ -291,7 +374,7 @@ func (tp *tcpcb) ourMSS(dst netip.Addr) int {
 // and window scale options.
 func (tp *tcpcb) sendSyn() {
 	_, _, fa, _ := tp.inp.addrs()
-	var opts [20]byte
+	var opts [24]byte
 	mss := tp.ourMSS(fa)
 	opts[0], opts[1], opts[2], opts[3] = header.TCPOptMSS, 4, byte(mss>>8), byte(mss)
 	ol := 4
@@ -307,6 +390,10 @@ func (tp *tcpcb) sendSyn() {
 	}
 	if tp.flags&tfReqTstmp != 0 && (tp.state == tcpsSynSent || tp.flags&tfRcvdTstmp != 0) {
 		ol += len(tp.tsOption(opts[ol:]))
+	}
+	if tp.state == tcpsSynSent && tp.flags&tfReqSack != 0 || tp.state == tcpsSynReceived && tp.sackOK() {
+		opts[ol], opts[ol+1], opts[ol+2], opts[ol+3] = header.TCPOptNOP, header.TCPOptNOP, header.TCPOptSACKPermitted, 2
+		ol += 4
 	}
 	rw := tp.recwin()
 	st := &tp.s.Stats.TCP

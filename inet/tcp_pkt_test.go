@@ -207,7 +207,7 @@ func TestTCPICMP(t *testing.T) {
 		}
 		return true
 	})
-	big := make([]byte, 3000)
+	big := make([]byte, 1200) // one segment: nothing after it to SACK
 	write(cli, big, 0)
 	mu.Lock()
 	m = b.s.pool.CopyIn(mbuf.MT_DATA, data, 0)
