@@ -254,26 +254,26 @@ const (
 
 // tcpcb flags.
 const (
-	tfAckNow     = 1 << iota // send an ACK now
-	tfDelAck                 // an ACK is being delayed
-	tfNoDelay                // TCP_NODELAY
-	tfNoPush                 // TCP_NOPUSH
-	tfSentFin                // a FIN was sent
-	tfRcvdScale              // the peer sent window scale
-	tfReqScale               // we asked for window scale
-	tfMoreToCome             // the sender has more data coming (PRUS_MORETOCOME)
-	tfInRecovery             // NewReno fast recovery
-	tfForce                  // a forced window probe
-	tfDetached               // the socket is gone
-	tfFreed                  // the block is gone
-	tfNoMaxSeg               // TCP_MAXSEG set by the user
-	tfNeedFin                // send a FIN once established
-	tfReqTstmp               // we offer timestamps (RFC 7323)
-	tfRcvdTstmp              // the peer offered timestamps
-	tfReqSack                // we offer SACK (RFC 2018)
-	tfSackPermit             // both ends agreed on SACK
-	tfRack                   // RACK-TLP loss detection (TCP_FUNCTION_BLK "rack")
-	tfForceRexmit            // resend the first lost segment regardless of pipe
+	tfAckNow      = 1 << iota // send an ACK now
+	tfDelAck                  // an ACK is being delayed
+	tfNoDelay                 // TCP_NODELAY
+	tfNoPush                  // TCP_NOPUSH
+	tfSentFin                 // a FIN was sent
+	tfRcvdScale               // the peer sent window scale
+	tfReqScale                // we asked for window scale
+	tfMoreToCome              // the sender has more data coming (PRUS_MORETOCOME)
+	tfInRecovery              // NewReno fast recovery
+	tfForce                   // a forced window probe
+	tfDetached                // the socket is gone
+	tfFreed                   // the block is gone
+	tfNoMaxSeg                // TCP_MAXSEG set by the user
+	tfNeedFin                 // send a FIN once established
+	tfReqTstmp                // we offer timestamps (RFC 7323)
+	tfRcvdTstmp               // the peer offered timestamps
+	tfReqSack                 // we offer SACK (RFC 2018)
+	tfSackPermit              // both ends agreed on SACK
+	tfRack                    // RACK-TLP loss detection (TCP_FUNCTION_BLK "rack")
+	tfForceRexmit             // resend the first lost segment regardless of pipe
 )
 
 // tcpcb is a TCP control block (struct tcpcb). Everything is guarded by mu;

@@ -24,9 +24,9 @@ type tcpIn struct {
 	urp          int
 	ts           bool
 	tsVal, tsEcr uint32
-	sackOK       bool          // SACK-permitted (on a SYN)
-	nsack        int           // SACK blocks
-	sack         [4][2]seqnum  // their left and right edges
+	sackOK       bool         // SACK-permitted (on a SYN)
+	nsack        int          // SACK blocks
+	sack         [4][2]seqnum // their left and right edges
 	m            *mbuf.Mbuf
 }
 
