@@ -51,26 +51,30 @@ func haveRcvdFin(st int) bool {
 // TCPTunables are the net.inet.tcp sysctl knobs. Set them before the
 // connections they should affect exist.
 type TCPTunables struct {
-	Sendspace, Recvspace int           // net.inet.tcp.sendspace / recvspace
-	MSSDflt              int           // net.inet.tcp.mssdflt: MSS when the peer sends none (IPv4)
-	MSL                  time.Duration // net.inet.tcp.msl: TIME_WAIT lasts twice this
-	RexmtMin             time.Duration // net.inet.tcp.rexmit_min
-	RexmtInit            time.Duration // initial RTO (RFC 6298: 1 s)
-	RexmtMax             time.Duration // largest RTO
-	RexmtShiftMax        int           // retransmissions before the connection is dropped
-	DelAck               time.Duration // net.inet.tcp.delacktime
-	KeepInit             time.Duration // net.inet.tcp.keepinit
-	KeepIdle             time.Duration // net.inet.tcp.keepidle
-	KeepIntvl            time.Duration // net.inet.tcp.keepintvl
-	KeepCnt              int           // net.inet.tcp.keepcnt
-	FinWait2Timeout      time.Duration // net.inet.tcp.fin_wait_2_timeout
-	InitCwndSegs         int           // net.inet.tcp.initcwnd_segments
-	ReassMaxQueue        int           // net.inet.tcp.reass.maxqueuelen (segments per connection)
-	WindowScaling        bool          // net.inet.tcp.rfc1323 (window scaling part)
-	Timestamps           bool          // net.inet.tcp.rfc1323 (timestamps part)
-	SACK                 bool          // net.inet.tcp.sack.enable
-	RACK                 bool          // RACK-TLP loss detection by default (net.inet.tcp.functions_default=rack)
-	CongestionControl    string        // net.inet.tcp.cc.algorithm: "cubic" or "newreno"
+	Sendspace, Recvspace  int           // net.inet.tcp.sendspace / recvspace
+	MSSDflt               int           // net.inet.tcp.mssdflt: MSS when the peer sends none (IPv4)
+	MSL                   time.Duration // net.inet.tcp.msl: TIME_WAIT lasts twice this
+	RexmtMin              time.Duration // net.inet.tcp.rexmit_min
+	RexmtInit             time.Duration // initial RTO (RFC 6298: 1 s)
+	RexmtMax              time.Duration // largest RTO
+	RexmtShiftMax         int           // retransmissions before the connection is dropped
+	DelAck                time.Duration // net.inet.tcp.delacktime
+	KeepInit              time.Duration // net.inet.tcp.keepinit
+	KeepIdle              time.Duration // net.inet.tcp.keepidle
+	KeepIntvl             time.Duration // net.inet.tcp.keepintvl
+	KeepCnt               int           // net.inet.tcp.keepcnt
+	FinWait2Timeout       time.Duration // net.inet.tcp.fin_wait_2_timeout
+	InitCwndSegs          int           // net.inet.tcp.initcwnd_segments
+	ReassMaxQueue         int           // net.inet.tcp.reass.maxqueuelen (segments per connection)
+	WindowScaling         bool          // net.inet.tcp.rfc1323 (window scaling part)
+	Timestamps            bool          // net.inet.tcp.rfc1323 (timestamps part)
+	SACK                  bool          // net.inet.tcp.sack.enable
+	RACK                  bool          // RACK-TLP loss detection by default (net.inet.tcp.functions_default=rack)
+	SyncacheLimit         int           // net.inet.tcp.syncache.cachelimit: embryonic connections held
+	SyncacheRexmts        int           // SYN-ACK retransmissions before an entry expires (TCP_SYNCACHE_MAXREXMTS)
+	SynCookies            bool          // net.inet.tcp.syncookies: answer with cookies when the cache is full
+	SyncacheRstOnSockFail bool          // net.inet.tcp.syncache.rst_on_sock_fail
+	CongestionControl     string        // net.inet.tcp.cc.algorithm: "cubic" or "newreno"
 }
 
 // DefaultTCPTunables are FreeBSD's defaults.
@@ -82,6 +86,7 @@ func DefaultTCPTunables() TCPTunables {
 		KeepInit: 75 * time.Second, KeepIdle: 2 * time.Hour, KeepIntvl: 75 * time.Second, KeepCnt: 8,
 		FinWait2Timeout: 60 * time.Second, InitCwndSegs: 10, ReassMaxQueue: 1024,
 		WindowScaling: true, Timestamps: true, SACK: true, RACK: true, CongestionControl: "cubic",
+		SyncacheLimit: 15360, SyncacheRexmts: 3, SynCookies: true, SyncacheRstOnSockFail: true,
 	}
 }
 
@@ -147,6 +152,17 @@ type TCPStats struct {
 	RackLoss        atomic.Uint64 // segments RACK deemed lost
 	TLPProbe        atomic.Uint64 // tail loss probes sent
 	TLPRecovery     atomic.Uint64 // losses repaired by a tail loss probe
+
+	SyncacheAdded     atomic.Uint64 // embryonic entries added
+	SyncacheCompleted atomic.Uint64 // completed handshakes
+	SyncacheTimeout   atomic.Uint64 // entries expired after their retransmissions
+	SyncacheRexmit    atomic.Uint64 // SYN-ACKs resent
+	SyncacheDupSyn    atomic.Uint64 // duplicate SYNs
+	SyncacheOverflow  atomic.Uint64 // SYNs dropped: cache full, cookies off
+	SyncacheReset     atomic.Uint64 // entries removed by RST
+	SyncookiesSent    atomic.Uint64 // cookies sent
+	SyncookiesRecvd   atomic.Uint64 // cookies received and valid
+	SyncookiesFailed  atomic.Uint64 // ACKs with no entry and no valid cookie
 }
 
 // tcpStack is the stack's TCP part (tcbinfo and the sysctls).
@@ -154,6 +170,7 @@ type tcpStack struct {
 	pcbs   pcbTable
 	tun    TCPTunables
 	secret [32]byte // RFC 6528's secret key
+	sc     syncache
 	conns  atomic.Int64
 
 	// The input queue: segments wait here while another goroutine drains

@@ -193,19 +193,19 @@ func (t *pcbTable) insertConnected(p *inpcb, laddr netip.Addr, lport uint16, fad
 	return true
 }
 
-// tcpListenInput handles a segment for a listener: a SYN makes a new
-// connection in SYN_RECEIVED on the listen queue (sonewconn) and gets a
-// SYN-ACK; an ACK gets a RST; anything else is dropped.
+// tcpListenInput handles a segment for a listener: a SYN goes to the SYN
+// cache (or gets a cookie); an ACK or RST is for the cache to judge;
+// anything else is dropped.
 func (s *Stack) tcpListenInput(lp *tcpcb, in *tcpIn) {
-	st := &s.Stats.TCP
 	switch {
-	case in.flags&tcpRst != 0:
-		mbuf.FreeChain(in.m)
+	case in.flags&(tcpRst|tcpAck) != 0 && in.flags&tcpSyn == 0:
+		s.scInput(lp, in)
 		return
-	case in.flags&tcpAck != 0:
-		s.tcpDropWithReset(in)
-		return
-	case in.flags&tcpSyn == 0 || in.flags&tcpFin != 0:
+	case in.flags&tcpSyn == 0 || in.flags&(tcpFin|tcpAck|tcpRst) != 0:
+		if in.flags&tcpAck != 0 && in.flags&tcpRst == 0 {
+			s.tcpDropWithReset(in) // a SYN-ACK to a listener
+			return
+		}
 		mbuf.FreeChain(in.m)
 		return
 	}
@@ -214,74 +214,12 @@ func (s *Stack) tcpListenInput(lp *tcpcb, in *tcpIn) {
 	if !lp.inp.family(in.dst) {
 		return
 	}
-	child := lp.so.Newconn(0)
-	if child == nil {
-		st.ListenDrop.Add(1)
-		return
-	}
-	tp := tcpcbOf(child)
-	lp.mu.Lock()
-	inherit := lp.flags & (tfNoDelay | tfNoPush | tfRack)
-	ki, kd, kn, kc, um := lp.keepIdle, lp.keepIntvl, lp.keepInit, lp.keepCnt, lp.userMSS
-	var cc ccAlgo
-	if lp.cc != nil {
-		cc = newCC(lp.cc.name())
-	}
-	lp.mu.Unlock()
-	lp.inp.mu.Lock()
-	lopts := lp.inp.opts
-	lp.inp.mu.Unlock()
-	tp.inp.mu.Lock()
-	tp.inp.opts.ttl, tp.inp.opts.tos, tp.inp.opts.v6only = lopts.ttl, lopts.tos, lopts.v6only
-	tp.inp.mu.Unlock()
-	tp.mu.Lock()
-	tp.flags |= inherit
-	tp.keepIdle, tp.keepIntvl, tp.keepInit, tp.keepCnt, tp.userMSS = ki, kd, kn, kc, um
-	tp.cc = cc
-	if !s.tcp.pcbs.insertConnected(tp.inp, in.dst, in.dport, in.src, in.sport) {
-		tp.close()
-		tp.mu.Unlock()
-		return
-	}
-	tp.state = tcpsSynReceived
-	tp.irs = in.seq
-	tp.rcvNxt = in.seq + 1
-	tp.rcvAdv = tp.rcvNxt
-	tp.iss = s.tcpISN(in.dst, in.dport, in.src, in.sport)
-	tp.sndUna, tp.sndNxt, tp.sndMax, tp.recover, tp.sndUp = tp.iss, tp.iss, tp.iss, tp.iss, tp.iss
-	tp.rcvUp = tp.rcvNxt
-	tp.sndWnd = uint32(in.win)
-	tp.maxSndWnd = tp.sndWnd
-	tp.sndWl1 = in.seq
-	tp.synOptions(in)
-	if in.wscale >= 0 && s.tcp.tun.WindowScaling {
-		tp.flags |= tfRcvdScale | tfReqScale
-		tp.sndScale = uint8(in.wscale)
-		tp.setRcvScale()
-	}
-	if in.sackOK && s.tcp.tun.SACK {
-		tp.flags |= tfReqSack | tfSackPermit
-	}
-	if in.ts && s.tcp.tun.Timestamps {
-		tp.flags |= tfRcvdTstmp | tfReqTstmp
-		tp.tsRecent, tp.tsRecentAge = in.tsVal, time.Now()
-		tp.tsOffset = uint32(s.rand64())
-	}
-	tp.rcvtime = time.Now()
-	tp.timerSet(ttKeep, tp.keepInit)
-	tp.output()
-	tp.unlockAndSend()
+	s.scAdd(lp, in)
 }
 
 // synOptions takes the MSS from a SYN.
 func (tp *tcpcb) synOptions(in *tcpIn) {
-	peer := in.mss
-	if peer == 0 {
-		peer = tp.s.tcp.tun.MSSDflt
-		if in.src.Is6() {
-			peer = ipv6MinMTU - header.IPv6Len - header.TCPMinLen
-		}
-	}
+	peer := cmp0(in.mss, tp.s.defaultPeerMSS(in.src))
 	tp.maxseg = max(min(peer, tp.ourMSS(in.src)), 64)
 }
 
@@ -530,6 +468,8 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		if !tp.rtttime.IsZero() {
 			tp.rttUpdate(time.Since(tp.rtttime))
 			tp.rtttime = time.Time{}
+		} else if in.ts && tp.useTS() && in.tsEcr != 0 && int32(tp.tsNow()-in.tsEcr) >= 0 {
+			tp.rttUpdate(time.Duration(tp.tsNow()-in.tsEcr) * time.Millisecond)
 		}
 		tp.timerStop(ttRexmt)
 		st.Accepts.Add(1)

@@ -346,26 +346,31 @@ func (tp *tcpcb) rcvHiwat() int {
 
 // ourMSS is tcp_mssopt: the MSS our route's MTU allows.
 func (tp *tcpcb) ourMSS(dst netip.Addr) int {
+	return tp.s.mssFor(dst, tp.userMSS)
+}
+
+// mssFor is the MSS the route to dst allows, no more than userMSS if set.
+func (s *Stack) mssFor(dst netip.Addr, userMSS int) int {
 	o := &ipOut{dst: dst}
 	var ifa *Iface
 	var err error
 	hl := header.IPv4MinLen + header.TCPMinLen
 	if dst.Is4() {
-		ifa, _, err = tp.s.routeOut(o)
+		ifa, _, err = s.routeOut(o)
 	} else {
-		ifa, _, err = tp.s.routeOut6(o)
+		ifa, _, err = s.routeOut6(o)
 		hl = header.IPv6Len + header.TCPMinLen
 	}
 	if err != nil || ifa == nil {
-		return tp.s.tcp.tun.MSSDflt
+		return s.tcp.tun.MSSDflt
 	}
 	mtu := ifa.ifp.MTU()
-	if p := tp.s.pathMTU(dst.WithZone("")); p > 0 && p < mtu {
+	if p := s.pathMTU(dst.WithZone("")); p > 0 && p < mtu {
 		mtu = p
 	}
 	mss := mtu - hl
-	if tp.userMSS > 0 {
-		mss = min(mss, tp.userMSS)
+	if userMSS > 0 {
+		mss = min(mss, userMSS)
 	}
 	return max(mss, 64)
 }
