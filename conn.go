@@ -275,8 +275,9 @@ func (c *sock) control(oob []byte) (*mbuf.Mbuf, error) {
 // connection, or a datagram socket connected by Dial ("udp", "unixgram").
 // Beyond net.Conn it has CloseRead and CloseWrite, the options of Go's
 // *net.TCPConn (SetNoDelay, SetKeepAlive, SetKeepAliveConfig, SetLinger,
-// SetReadBuffer, SetWriteBuffer). Its methods may be called from many
-// goroutines at once. Errors are *net.OpError wrapping an *os.SyscallError with the
+// SetReadBuffer, SetWriteBuffer), and ReadFrom and WriteTo, which move
+// mbufs rather than bytes where they can (see WriteTo). Its methods may be
+// called from many goroutines at once. Errors are *net.OpError wrapping an *os.SyscallError with the
 // errno (errors.Is(err, syscall.ECONNRESET) holds), net.ErrClosed after
 // Close, or os.ErrDeadlineExceeded after a deadline; io.EOF stays bare.
 type Conn struct {
