@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sort"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/bsdnet/bsdnet"
@@ -17,29 +15,73 @@ import (
 	"github.com/bsdnet/bsdnet/socket"
 )
 
+const demoUsage = `usage: bsdnet demo [flags]
+
+Shows what bsdnet is, with no root and no setup, in three parts:
+
+ 1. PF_LOCAL: an echo server driven by socket upcalls (no goroutine per
+    connection) with hundreds of clients in one stack, then the stack's
+    sockets as sockstat(1) prints them.
+ 2. A network in this process, hosts a and b joined through router r by
+    wires that delay, lose and reorder frames at random (seeded):
+
+	a (10.1.0.1, fd01::1) -- r (router) -- b (10.2.0.2, fd02::2)
+
+    a UDP echo from a to b over IPv4 and IPv6, then an HTTP transfer:
+    net/http's server on b, its client on a, -size bytes from b to a,
+    with a progress bar on a terminal and, with -plot, the connection's
+    time-sequence graph (sequence numbers, ACKs and window, cwnd and
+    smoothed RTT) drawn as an SVG file.
+ 3. The hosts as FreeBSD's tools show them, while the sockets exist:
+    sockstat, netstat -an, netstat -s and netstat -i, and what the wires
+    did to the frames.
+
+Flags:
+`
+
 func demo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), demoUsage)
+		fs.PrintDefaults()
+	}
 	clients := fs.Int("clients", 300, "number of PF_LOCAL clients, all connected at once")
-	msgs := fs.Int("messages", 20, "messages each client sends and reads back")
-	size := fs.Int("size", 512, "bytes per message")
-	workers := fs.Int("workers", 2, "server worker goroutines (the server has no goroutine per connection)")
-	rows := fs.Int("rows", 12, "sockstat rows to print (0: all)")
-	var ud udpDemo
-	fs.DurationVar(&ud.delay, "delay", 2*time.Millisecond, "one-way delay of each wire in the UDP demo")
-	fs.Float64Var(&ud.loss, "loss", 0.01, "probability that a wire loses a frame")
-	fs.Uint64Var(&ud.seed, "seed", 1, "seed of every random choice (ports, IDs, faults)")
-	fs.IntVar(&ud.count, "datagrams", 200, "UDP datagrams to echo over each of IPv4 and IPv6")
-	fs.IntVar(&ud.size, "dgsize", 1200, "bytes per UDP datagram (above the MTU means fragments)")
-	fs.StringVar(&ud.pcap, "pcap", "", "write a pcap capture of host a's interface to this file")
+	msgs := fs.Int("messages", 20, "messages each PF_LOCAL client sends and reads back")
+	size := fs.Int("msgsize", 512, "bytes per PF_LOCAL message")
+	workers := fs.Int("workers", 2, "PF_LOCAL server worker goroutines (the server has no goroutine per connection)")
+	rows := fs.Int("rows", 8, "PF_LOCAL sockstat rows to print (0: all)")
+	nd := netDemo{wires: wireOpts{delay: 2 * time.Millisecond, loss: 0.01, seed: 1}}
+	nd.wires.addFlags(fs, true)
+	fs.IntVar(&nd.count, "datagrams", 200, "UDP datagrams to echo over each of IPv4 and IPv6")
+	fs.IntVar(&nd.size, "dgsize", 1200, "bytes per UDP datagram (above the MTU means fragments)")
+	fs.StringVar(&nd.pcap, "pcap", "", "write a pcap capture of host a's interface to this file")
+	body := byteSize(2 << 20)
+	fs.Var(&body, "size", "bytes of the HTTP body, such as 512KiB or 4MiB")
+	fs.StringVar(&nd.http.plot, "plot", "", "draw the HTTP connection's time-sequence graph in this SVG file")
+	progress := fs.Bool("progress", false, "draw the progress bar on stderr even when it is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if ud.loss < 0 || ud.loss >= 1 || ud.count < 1 || ud.size < 12 || ud.size > 9000 {
-		return fmt.Errorf("demo: -loss must be in [0,1), -datagrams positive, -dgsize within 12..9000")
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("demo: unexpected argument %q", fs.Arg(0))
+	}
+	if err := nd.wires.check(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if nd.count < 1 || nd.size < 12 || nd.size > 9000 {
+		return fmt.Errorf("demo: -datagrams must be positive, -dgsize within 12..9000")
 	}
 	if *clients < 1 || *msgs < 1 || *size < 1 || *workers < 1 {
-		return fmt.Errorf("demo: -clients, -messages, -size and -workers must be positive")
+		return fmt.Errorf("demo: -clients, -messages, -msgsize and -workers must be positive")
+	}
+	if body < 1 || body > maxBytes {
+		return fmt.Errorf("demo: -size must be within 1..%d", int64(maxBytes))
+	}
+	nd.http.size = int64(body)
+	if *progress || isTerminal(stderr) {
+		nd.http.progress = stderr
 	}
 	st := bsdnet.NewStack()
 	defer st.Close()
@@ -126,72 +168,11 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	if srv.Echoed.Load() != total {
 		return fmt.Errorf("server echoed %d bytes, clients sent %d", srv.Echoed.Load(), total)
 	}
-	sockstat(stdout, v.Xsockets(), *rows)
+	rs := sockRows("", st)
+	fmt.Fprintf(stdout, "sockstat (%d sockets)\n", len(rs))
+	sockstat(stdout, rs, *rows)
 	for _, c := range conns {
 		c.Close()
 	}
-	return ud.run(stdout)
-}
-
-// sockstat prints sockets as sockstat(1) does, with netstat's queue
-// columns, built from sotoxsocket.
-func sockstat(w io.Writer, xs []socket.Xsocket, rows int) {
-	counts := map[string]int{}
-	for _, x := range xs {
-		counts[protoName(x)]++
-	}
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tPROTO\tSTATE\tRECV-Q\tSEND-Q\tLOCAL ADDRESS\tFOREIGN ADDRESS")
-	for i, x := range xs {
-		if rows > 0 && i == rows {
-			fmt.Fprintf(tw, "...\t(%d more)\t\t\t\t\t\n", len(xs)-rows)
-			break
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", userName(x.UID), protoName(x), stateName(x),
-			x.Rcv.Cc, x.Snd.Cc, socket.FormatSockaddr(x.Local), socket.FormatSockaddr(x.Foreign))
-	}
-	tw.Flush()
-	names := make([]string, 0, len(counts))
-	for n := range counts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(w, "\n%d sockets:", len(xs))
-	for _, n := range names {
-		fmt.Fprintf(w, " %d %s", counts[n], n)
-	}
-	fmt.Fprintln(w)
-}
-
-func userName(uid uint32) string {
-	if uid == 0 {
-		return "root"
-	}
-	return fmt.Sprint(uid)
-}
-
-func protoName(x socket.Xsocket) string {
-	switch x.Type {
-	case socket.SOCK_STREAM:
-		return "stream"
-	case socket.SOCK_DGRAM:
-		return "dgram"
-	case socket.SOCK_SEQPACKET:
-		return "seqpac"
-	}
-	return fmt.Sprintf("type%d", x.Type)
-}
-
-func stateName(x socket.Xsocket) string {
-	switch {
-	case x.Options&socket.SO_ACCEPTCONN != 0:
-		return fmt.Sprintf("LISTEN %d/%d", x.Qlen, x.Qlimit)
-	case x.State&socket.SS_ISCONNECTED != 0:
-		return "CONNECTED"
-	case x.State&socket.SS_ISCONNECTING != 0:
-		return "CONNECTING"
-	case x.State&socket.SS_ISDISCONNECTED != 0:
-		return "DISCONNECTED"
-	}
-	return "-"
+	return nd.run(stdout)
 }

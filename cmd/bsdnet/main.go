@@ -3,12 +3,13 @@
 //
 // Usage:
 //
-//	bsdnet demo [flags]        run an upcall-driven PF_LOCAL echo server with
-//	                           hundreds of clients and print sockstat
-//	bsdnet ping [flags] [host] ping(8) from a raw ICMP socket on a bsdnet stack
-//	bsdnet bench [flags]       run the benchmark suite against the kernel's sockets
-//	bsdnet tap [flags]         serve UDP echo and discard on a TAP device (root)
-//	bsdnet help                print this help
+//	bsdnet demo [flags]           PF_LOCAL, UDP and an HTTP transfer across
+//	                              simulated wires, then sockstat and netstat
+//	bsdnet ping [flags] [host]    ping(8) from a raw ICMP socket on a bsdnet stack
+//	bsdnet nc [flags] host port   nc(1) on a bsdnet stack (TCP or UDP)
+//	bsdnet bench [flags]          run the benchmark suite against the kernel's sockets
+//	bsdnet tap [flags]            serve echo, discard and HTTP on a TAP device (root)
+//	bsdnet help                   print this help
 package main
 
 import (
@@ -38,17 +39,22 @@ Usage:
 
 Commands:
 
-	demo    run an upcall-driven PF_LOCAL echo server with hundreds of
-	        clients in one stack, then print the stack's sockets as
-	        sockstat(1) does
+	demo    show bsdnet with no root and no setup: a PF_LOCAL echo server
+	        with hundreds of clients, then hosts a -- r -- b joined by
+	        wires with delay and loss: a UDP echo and an HTTP transfer
+	        (with a progress bar, and -plot draws its time-sequence
+	        graph), then sockstat and netstat -an, -s and -i
 	ping    send ICMP echo requests from a raw socket on a bsdnet stack
 	        (host a of the demo topology a -- r -- b) and print the
 	        replies and statistics as ping(8) does
+	nc      connect to (or listen on) a TCP or UDP port from a bsdnet
+	        stack and copy stdin and stdout, as nc(1) does: in the demo
+	        topology, over a UDP tunnel to another bsdnet nc, or on a TAP
 	bench   run the benchmark suite (PF_LOCAL, UDP; TCP when TCP lands)
 	        and print bsdnet's figures beside the kernel's with the ratio
-	tap     attach a stack to a TAP device (Linux, root) and serve UDP
-	        echo (port 7) and discard (port 9) on it, so that ping and nc
-	        on the host talk to bsdnet (TCP services when TCP lands)
+	tap     attach a stack to a TAP device (Linux, root) and serve echo
+	        (port 7) and discard (port 9) over TCP and UDP and HTTP (port
+	        80) on it, so that ping, curl and nc on the host talk to bsdnet
 	help    print this help
 
 Run "bsdnet <command> -h" for a command's flags.
@@ -68,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return bench(args[1:], stdout, stderr)
 	case "tap":
 		return tap(args[1:], stdout, stderr)
+	case "nc":
+		return nc(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

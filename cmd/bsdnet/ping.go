@@ -18,7 +18,6 @@ import (
 	"github.com/bsdnet/bsdnet"
 	"github.com/bsdnet/bsdnet/header"
 	"github.com/bsdnet/bsdnet/inet"
-	"github.com/bsdnet/bsdnet/link"
 	"github.com/bsdnet/bsdnet/socket"
 )
 
@@ -47,13 +46,6 @@ type pingOpts struct {
 	delay    time.Duration
 	loss     float64
 	seed     uint64
-}
-
-// pingHosts are the demo topology's hosts by name, and their addresses.
-var pingHosts = map[string][2]string{
-	"a": {"10.1.0.1", "fd01::1"},
-	"r": {"10.1.0.254", "fd01::fe"},
-	"b": {"10.2.0.2", "fd02::2"},
 }
 
 func ping(args []string, stdout, stderr io.Writer) error {
@@ -122,14 +114,14 @@ func pingMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case o.delay < 0:
 		return errors.New("ping: -delay must not be negative")
 	}
-	n, a, err := pingTopology(o.delay, o.loss, o.seed)
+	w := wireOpts{delay: o.delay, loss: o.loss, seed: o.seed}
+	t, err := newTopology(w.faults(), w.seed)
 	if err != nil {
-		return err
+		return fmt.Errorf("ping: %w", err)
 	}
-	defer n.Close()
-	fmt.Fprintf(stdout, "bsdnet ping: from host a of a (10.1.0.1, fd01::1) -- r -- b (10.2.0.2, fd02::2); each wire: delay %v, loss %.1f%%, seed %d\n",
-		o.delay, o.loss*100, o.seed)
-	p, err := newPinger(a, dst, uint16(o.seed*0x9e37+uint64(os.Getpid())), o.size, stdout)
+	defer t.Close()
+	fmt.Fprintf(stdout, "bsdnet ping: from host a of %s\n", topologyLine(w))
+	p, err := newPinger(t.a, dst, uint16(o.seed*0x9e37+uint64(os.Getpid())), o.size, stdout)
 	if err != nil {
 		return err
 	}
@@ -139,52 +131,11 @@ func pingMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // pingResolve turns a host argument into an address.
 func pingResolve(host string, v6 bool) (netip.Addr, error) {
-	if addrs, ok := pingHosts[host]; ok {
-		if v6 {
-			return netip.MustParseAddr(addrs[1]), nil
-		}
-		return netip.MustParseAddr(addrs[0]), nil
-	}
-	a, err := netip.ParseAddr(host)
+	a, err := resolveHost(host, v6)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("ping: cannot resolve %s: not an address nor one of a, r, b", host)
-	}
-	if a.Is4In6() {
-		a = a.Unmap()
+		return a, fmt.Errorf("ping: %w", err)
 	}
 	return a, nil
-}
-
-// pingTopology builds the demo's hosts: a and b joined through router r by
-// wires with the given delay and loss, with default routes through r.
-func pingTopology(delay time.Duration, loss float64, seed uint64) (*bsdnet.Network, *bsdnet.Stack, error) {
-	n := bsdnet.NewNetwork(seed)
-	a, r, b := n.Host("a"), n.Host("r", bsdnet.WithForwarding()), n.Host("b")
-	f := link.Faults{Delay: delay, Loss: loss}
-	err := func() error {
-		if _, err := n.Connect(a, "10.1.0.1/24, fd01::1/64", r, "10.1.0.254/24, fd01::fe/64", f); err != nil {
-			return err
-		}
-		if _, err := n.Connect(r, "10.2.0.254/24, fd02::fe/64", b, "10.2.0.2/24, fd02::2/64", f); err != nil {
-			return err
-		}
-		for _, rt := range []struct {
-			h   *bsdnet.Stack
-			gws []string
-		}{{a, []string{"10.1.0.254", "fd01::fe"}}, {b, []string{"10.2.0.254", "fd02::fe"}}} {
-			for _, gw := range rt.gws {
-				if err := rt.h.AddRoute("default", gw); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}()
-	if err != nil {
-		n.Close()
-		return nil, nil, fmt.Errorf("ping: topology: %w", err)
-	}
-	return n, a, nil
 }
 
 // pinger sends echo requests on a raw socket and collects the replies.

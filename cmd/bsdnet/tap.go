@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,10 +23,11 @@ import (
 const tapUsage = `usage: bsdnet tap [flags]
 
 Attaches a bsdnet stack to a TAP device of the host kernel (Linux, as root
-or with CAP_NET_ADMIN), gives it addresses and serves UDP echo (port 7)
-and discard (port 9) on it, so that ping, ping -6 and nc -u on the host
-talk to bsdnet by hand. The stack answers ICMP and ICMPv6 echo requests
-itself. TCP echo, discard and HTTP are served when TCP lands.
+or with CAP_NET_ADMIN), gives it addresses and serves echo (port 7)
+and discard (port 9) over TCP and UDP and HTTP (port 80: a page, and
+/bytes?n=N for N bytes of text) on it, so that ping, curl and nc on the
+host talk to bsdnet by hand. The stack answers ICMP and ICMPv6 echo
+requests itself.
 
 The kernel's side of the device starts down and without addresses: the
 command prints the ip(8) commands that configure it, or runs them itself
@@ -239,34 +238,6 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	return w.w.Write(p)
 }
 
-// udpService counts what a UDP service handled.
-type udpService struct {
-	name         string
-	dgrams, byts atomic.Uint64
-}
-
-// serve reads datagrams from c until it is closed, echoing them when echo
-// is set, and logs each.
-func (s *udpService) serve(c net.PacketConn, echo bool, log io.Writer) {
-	buf := make([]byte, 65536)
-	for {
-		n, from, err := c.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		s.dgrams.Add(1)
-		s.byts.Add(uint64(n))
-		what := "discarded"
-		if echo {
-			what = "echoed"
-			if _, err := c.WriteTo(buf[:n], from); err != nil {
-				what = fmt.Sprintf("not echoed (%v)", err)
-			}
-		}
-		fmt.Fprintf(log, "udp %s: %d bytes from %v %s\n", s.name, n, from, what)
-	}
-}
-
 // tapRun runs the tap subcommand until ctx ends or the duration is over.
 func tapRun(ctx context.Context, o tapOpts, stdout io.Writer) error {
 	out := &syncWriter{w: stdout}
@@ -284,29 +255,13 @@ func tapRun(ctx context.Context, o tapOpts, stdout io.Writer) error {
 	fmt.Fprintf(out, "bsdnet tap: a stack on TAP device %s (%v, MTU %d), addresses %s\n",
 		dev, ifp.HWAddr(), ifp.MTU(), (&prefixList{ps: o.addrs}).String())
 
-	services := []*udpService{{name: "echo"}, {name: "discard"}}
-	var conns []net.PacketConn
-	var wg sync.WaitGroup
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-		wg.Wait()
-	}()
-	for i, port := range []int{7, 9} {
-		c, err := st.ListenPacket("udp", fmt.Sprintf(":%d", port))
-		if err != nil {
-			return fmt.Errorf("tap: %w", err)
-		}
-		conns = append(conns, c)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			services[i].serve(c, i == 0, out)
-		}()
+	svcs, err := startServices(st, out)
+	if err != nil {
+		return fmt.Errorf("tap: %w", err)
 	}
-	fmt.Fprintln(out, "serving UDP echo (port 7) and discard (port 9); ICMP echo is answered by the stack;")
-	fmt.Fprintln(out, "TCP echo, discard and HTTP: when TCP lands")
+	defer svcs.Close()
+	fmt.Fprintln(out, "serving echo (port 7) and discard (port 9) over TCP and UDP, and HTTP (port 80);")
+	fmt.Fprintln(out, "ICMP and ICMPv6 echo requests are answered by the stack")
 
 	cmds := hostCommands(dev, host)
 	switch {
@@ -336,7 +291,15 @@ func tapRun(ctx context.Context, o tapOpts, stdout io.Writer) error {
 		}
 	}
 	for _, a := range o.addrs {
-		fmt.Fprintf(out, "\techo hello | nc -u -w 1 %s 7    # echo; port 9 discards\n", a.Addr())
+		h := a.Addr().String()
+		if a.Addr().Is6() {
+			h = "[" + h + "]"
+		}
+		fmt.Fprintf(out, "\tcurl http://%s/    # and /bytes?n=1000000\n", h)
+	}
+	for _, a := range o.addrs {
+		fmt.Fprintf(out, "\techo hello | nc -N %s 7    # TCP echo; port 9 discards\n", a.Addr())
+		fmt.Fprintf(out, "\techo hello | nc -u -w 1 %s 7    # UDP echo\n", a.Addr())
 	}
 	if o.duration > 0 {
 		fmt.Fprintf(out, "\nRunning for %v (or until interrupted).\n", o.duration)
@@ -351,20 +314,17 @@ func tapRun(ctx context.Context, o tapOpts, stdout io.Writer) error {
 	}
 	<-ctx.Done()
 
-	for _, c := range conns {
-		c.Close()
-	}
-	wg.Wait()
-	conns = nil
 	fmt.Fprintln(out)
-	netstatS(out, map[string]*bsdnet.Stack{"bsdnet": st})
+	netstatA(out, st)
+	svcs.Close()
+	fmt.Fprintln(out)
+	netstatS(out, st)
+	fmt.Fprintln(out, "services:")
 	s := &st.Inet().Stats
 	fmt.Fprintf(out, "\t%d ICMP echo requests received, %d echo replies sent\n", s.ICMP.InEcho.Load(), s.ICMP.Reflect.Load())
 	fmt.Fprintf(out, "\t%d ICMPv6 echo requests received, %d echo replies sent\n", s.ICMP6.InEcho.Load(), s.ICMP6.Reflect.Load())
-	for _, sv := range services {
-		fmt.Fprintf(out, "\t%d datagrams (%d bytes) to UDP %s\n", sv.dgrams.Load(), sv.byts.Load(), sv.name)
-	}
+	svcs.summary(out)
 	fmt.Fprintln(out)
-	netstatI(out, []*bsdnet.Stack{st})
+	netstatI(out, st)
 	return nil
 }
