@@ -41,6 +41,10 @@ func (c *sock) init(st *Stack, so *socket.Socket, network string, fam int, raddr
 
 func (c *sock) ok() bool { return c != nil && c.so != nil }
 
+// gone reports whether the socket was closed, by Close or by the stack's
+// Close: calls then fail with net.ErrClosed.
+func (c *sock) gone() bool { return c.closed.Load() || c.st.closed.Load() }
+
 // Socket returns the underlying socket(9) socket, for options and calls
 // the adapter does not offer. Closing it directly leaves the adapter
 // returning EBADF errors rather than net.ErrClosed.
@@ -160,7 +164,7 @@ func (c *sock) opError(op string, err error) error {
 // report (wrapped as the system call name says), or reports that the
 // deadline changed under the call, which then sleeps again.
 func (c *sock) mapErr(name string, d *waitCtx, err error) (_ error, retry bool) {
-	if c.closed.Load() {
+	if c.gone() {
 		return net.ErrClosed, false
 	}
 	switch err {
@@ -198,7 +202,7 @@ func (c *sock) recv(b []byte, psa *socket.Sockaddr, controlp **mbuf.Mbuf, name s
 		}
 		n := len(b) - u.Resid
 		if err == nil {
-			if n == 0 && c.closed.Load() {
+			if n == 0 && c.gone() {
 				// The end of file that Close gives blocked readers.
 				return 0, 0, net.ErrClosed
 			}

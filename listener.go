@@ -71,7 +71,7 @@ func (l *Listener) accept() (*Conn, error) {
 		}
 		so, err := l.so.ListenDequeue(d, 0)
 		if err != nil {
-			if l.closed.Load() {
+			if l.closed.Load() || l.st.closed.Load() {
 				return nil, net.ErrClosed
 			}
 			switch {
@@ -103,7 +103,8 @@ func (l *Listener) accept() (*Conn, error) {
 }
 
 // Close stops listening (soclose): connections not yet accepted are
-// aborted and blocked Accepts return net.ErrClosed.
+// aborted and blocked Accepts return net.ErrClosed, as they do after the
+// stack's Close.
 func (l *Listener) Close() error {
 	if !l.ok() {
 		return syscall.EINVAL

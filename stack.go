@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bsdnet/bsdnet/inet"
 	"github.com/bsdnet/bsdnet/link"
@@ -25,6 +26,8 @@ type Stack struct {
 	vnet  *socket.Vnet
 	local *local.Domain
 	inet  *inet.Stack
+
+	closed atomic.Bool // set by Close before it closes the sockets
 }
 
 // Option configures a Stack.
@@ -161,5 +164,10 @@ func (s *Stack) Socketpair(domain, typ, proto int, cred *socket.Cred) (*socket.S
 	return so1, so2, nil
 }
 
-// Close closes every socket the stack holds and refuses new ones.
-func (s *Stack) Close() error { return s.vnet.Close() }
+// Close closes every socket the stack holds and refuses new ones. Calls on
+// the stack's Conns, PacketConns and Listeners, blocked ones included,
+// then fail with net.ErrClosed, as after their own Close.
+func (s *Stack) Close() error {
+	s.closed.Store(true)
+	return s.vnet.Close()
+}

@@ -279,7 +279,7 @@ func (c *sock) recvChain(max int) (*mbuf.Mbuf, int, error) {
 		err := c.so.Receive(d, nil, &u, &m, nil, nil)
 		n := max - u.Resid
 		if err == nil {
-			if n == 0 && c.closed.Load() {
+			if n == 0 && c.gone() {
 				mbuf.FreeChain(m)
 				return nil, 0, net.ErrClosed
 			}
