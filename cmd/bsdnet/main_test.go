@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,8 +108,11 @@ func TestDemo(t *testing.T) {
 	if aSent[1] != bRcvd[1] || aSent[1] == 0 {
 		t.Errorf("a sent %d data bytes (the request), b received %d", aSent[1], bRcvd[1])
 	}
+	// A loaded machine may delay an ACK past the tail loss probe's
+	// timeout, so even lossless wires may see a retransmission.
+	var rexmt uint64
 	if strings.Contains(sectionOf(st, "b", "tcp"), "retransmitted") {
-		t.Errorf("b retransmitted on lossless wires:\n%s", st)
+		rexmt = stat(t, st, "b", "tcp", `(\d+) data packets \((\d+) bytes\) retransmitted`)[0]
 	}
 	for _, c := range []struct{ host, re string }{
 		{"a", `(\d+) connection requests`}, {"b", `(\d+) connection accepts`},
@@ -162,8 +166,9 @@ func TestDemo(t *testing.T) {
 	// The plot shows the transfer: a bar for each data segment b sent,
 	// on an axis that covers the body.
 	segs := checkPlot(t, plot)
-	if want := bSent[0]; segs.data != int(want) || segs.rexmt != 0 {
-		t.Errorf("plot has %d segments and %d retransmissions, netstat says b sent %d data packets", segs.data, segs.rexmt, want)
+	if segs.data != int(bSent[0]) || segs.rexmt != int(rexmt) {
+		t.Errorf("plot has %d segments and %d retransmissions, netstat says b sent %d data packets and %d retransmissions",
+			segs.data, segs.rexmt, bSent[0], rexmt)
 	}
 	if !strings.Contains(network, "written to "+plot) {
 		t.Errorf("no plot line:\n%s", network)
@@ -432,5 +437,31 @@ func TestUnits(t *testing.T) {
 	}
 	if s := rate(1e7).String(); s != "10 Mbit/s" {
 		t.Errorf("10M prints as %q", s)
+	}
+}
+
+// TestSpans: the tracer's record of the sequence space sent tells a
+// retransmission from a segment that passed the tap out of order.
+func TestSpans(t *testing.T) {
+	var set []span
+	for _, c := range []struct {
+		x     span
+		rexmt bool
+	}{
+		{span{0, 10}, false}, {span{20, 30}, false}, {span{10, 20}, false}, // out of order
+		{span{5, 8}, true}, {span{29, 31}, true}, {span{31, 40}, false}, {span{50, 60}, false},
+		{span{40, 50}, false}, {span{0, 60}, true}, {span{60, 61}, false},
+	} {
+		if got := overlaps(set, c.x); got != c.rexmt {
+			t.Errorf("%v over %v: retransmission %v, want %v", c.x, set, got, c.rexmt)
+		}
+		set = addSpan(set, c.x)
+	}
+	if len(set) != 1 || set[0] != (span{0, 61}) {
+		t.Errorf("set %v, want one span [0, 61)", set)
+	}
+	set = addSpan(addSpan(addSpan(nil, span{10, 20}), span{30, 40}), span{0, 5})
+	if want := []span{{0, 5}, {10, 20}, {30, 40}}; !slices.Equal(set, want) {
+		t.Errorf("set %v, want %v", set, want)
 	}
 }

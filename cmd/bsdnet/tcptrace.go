@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/netip"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -26,9 +28,9 @@ type tcpTracer struct {
 	client   netip.AddrPort // the connection's client end; invalid until the SYN
 	iss      uint32         // the server's initial sequence number
 	haveISS  bool
-	cliScale int // window shift the client offered in its SYN, -1 for none
-	srvScale int // window shift the server offered in its SYN-ACK, -1 for none
-	sndMax   int64
+	cliScale int    // window shift the client offered in its SYN, -1 for none
+	srvScale int    // window shift the server offered in its SYN-ACK, -1 for none
+	sent     []span // the sequence space sent so far, sorted and merged
 	segs     []traceSeg
 	acks     []traceAck
 	info     []traceInfo
@@ -135,10 +137,38 @@ func (tr *tcpTracer) Frame(ifp *link.Ifnet, m *mbuf.Mbuf, out bool) {
 		}
 		s := traceSeg{t: now.Sub(tr.start), seq: int64(seg.Seq() - tr.iss - 1)}
 		s.end = s.seq + int64(plen)
-		s.rexmt = s.seq < tr.sndMax
-		tr.sndMax = max(tr.sndMax, s.end)
+		// Segments may pass the tap out of order (two goroutines sending
+		// at once), so a retransmission is a segment with bytes sent
+		// before, not one below the highest sent.
+		s.rexmt = overlaps(tr.sent, span{s.seq, s.end})
+		tr.sent = addSpan(tr.sent, span{s.seq, s.end})
 		tr.segs = append(tr.segs, s)
 	}
+}
+
+// span is a range of relative sequence numbers, [from, to).
+type span struct{ from, to int64 }
+
+// overlaps reports whether x shares a byte with a span of set (sorted,
+// disjoint).
+func overlaps(set []span, x span) bool {
+	i := sort.Search(len(set), func(i int) bool { return set[i].to > x.from })
+	return i < len(set) && set[i].from < x.to
+}
+
+// addSpan adds x to set, merging what it touches or overlaps.
+func addSpan(set []span, x span) []span {
+	i := sort.Search(len(set), func(i int) bool { return set[i].to >= x.from })
+	j := i
+	for j < len(set) && set[j].from <= x.to {
+		x.from, x.to = min(x.from, set[j].from), max(x.to, set[j].to)
+		j++
+	}
+	if j == i+1 {
+		set[i] = x
+		return set
+	}
+	return slices.Insert(slices.Delete(set, i, j), i, x)
 }
 
 // windowShift returns the shift of a SYN's window scale option, or -1.
