@@ -98,13 +98,13 @@ func TestDemo(t *testing.T) {
 
 	// netstat -s: what one side sent, the other received.
 	st := section(t, s, "netstat -s")
-	bSent := stat(t, st, "b", "tcp", `(\d+) data packets \((\d+) bytes\)\n`)
-	aRcvd := stat(t, st, "a", "tcp", `(\d+) packets \((\d+) bytes\) received in-sequence`)
+	bSent := stat(t, st, "b", "tcp", `(\d+) data packets? \((\d+) bytes?\)\n`)
+	aRcvd := stat(t, st, "a", "tcp", `(\d+) packets? \((\d+) bytes?\) received in-sequence`)
 	if bSent[1] != aRcvd[1] || bSent[1] < 1048576 {
 		t.Errorf("b sent %d data bytes, a received %d in sequence, want equal and at least the body", bSent[1], aRcvd[1])
 	}
-	aSent := stat(t, st, "a", "tcp", `(\d+) data packets \((\d+) bytes\)\n`)
-	bRcvd := stat(t, st, "b", "tcp", `(\d+) packets \((\d+) bytes\) received in-sequence`)
+	aSent := stat(t, st, "a", "tcp", `(\d+) data packets? \((\d+) bytes?\)\n`)
+	bRcvd := stat(t, st, "b", "tcp", `(\d+) packets? \((\d+) bytes?\) received in-sequence`)
 	if aSent[1] != bRcvd[1] || aSent[1] == 0 {
 		t.Errorf("a sent %d data bytes (the request), b received %d", aSent[1], bRcvd[1])
 	}
@@ -112,11 +112,11 @@ func TestDemo(t *testing.T) {
 	// timeout, so even lossless wires may see a retransmission.
 	var rexmt uint64
 	if strings.Contains(sectionOf(st, "b", "tcp"), "retransmitted") {
-		rexmt = stat(t, st, "b", "tcp", `(\d+) data packets \((\d+) bytes\) retransmitted`)[0]
+		rexmt = stat(t, st, "b", "tcp", `(\d+) data packets? \((\d+) bytes?\) retransmitted`)[0]
 	}
 	for _, c := range []struct{ host, re string }{
-		{"a", `(\d+) connection requests`}, {"b", `(\d+) connection accepts`},
-		{"a", `(\d+) connections established`}, {"b", `(\d+) connections established`},
+		{"a", `(\d+) connection requests?`}, {"b", `(\d+) connection accepts?`},
+		{"a", `(\d+) connections? established`}, {"b", `(\d+) connections? established`},
 	} {
 		if v := stat(t, st, c.host, "tcp", c.re); v[0] != 1 {
 			t.Errorf("%s: %s: %d, want 1", c.host, c.re, v[0])
@@ -124,14 +124,14 @@ func TestDemo(t *testing.T) {
 	}
 	// UDP: 50 datagrams and a warm-up over each family, each way.
 	for _, c := range []struct{ host, re string }{
-		{"a", `(\d+) datagrams output`}, {"b", `(\d+) datagrams received`},
-		{"b", `(\d+) datagrams output`}, {"a", `(\d+) datagrams received`},
+		{"a", `(\d+) datagrams? output`}, {"b", `(\d+) datagrams? received`},
+		{"b", `(\d+) datagrams? output`}, {"a", `(\d+) datagrams? received`},
 	} {
 		if v := stat(t, st, c.host, "udp", c.re); v[0] != 102 {
 			t.Errorf("%s: %s: %d, want 102", c.host, c.re, v[0])
 		}
 	}
-	if v := stat(t, st, "r", "ip", `(\d+) packets forwarded`); v[0] == 0 {
+	if v := stat(t, st, "r", "ip", `(\d+) packets? forwarded`); v[0] == 0 {
 		t.Errorf("r forwarded nothing:\n%s", st)
 	}
 
@@ -206,9 +206,9 @@ func TestDemoLossy(t *testing.T) {
 		t.Errorf("progress bar does not end at 100%%: %q", errb.String())
 	}
 	st := section(t, s, "netstat -s")
-	sent := stat(t, st, "b", "tcp", `(\d+) data packets \((\d+) bytes\)\n`)
-	rexmt := stat(t, st, "b", "tcp", `(\d+) data packets \((\d+) bytes\) retransmitted`)
-	got := stat(t, st, "a", "tcp", `(\d+) packets \((\d+) bytes\) received in-sequence`)
+	sent := stat(t, st, "b", "tcp", `(\d+) data packets? \((\d+) bytes?\)\n`)
+	rexmt := stat(t, st, "b", "tcp", `(\d+) data packets? \((\d+) bytes?\) retransmitted`)
+	got := stat(t, st, "a", "tcp", `(\d+) packets? \((\d+) bytes?\) received in-sequence`)
 	if sent[1] != got[1] {
 		t.Errorf("b sent %d new data bytes, a received %d in sequence", sent[1], got[1])
 	}
@@ -463,5 +463,25 @@ func TestSpans(t *testing.T) {
 	set = addSpan(addSpan(addSpan(nil, span{10, 20}), span{30, 40}), span{0, 5})
 	if want := []span{{0, 5}, {10, 20}, {30, 40}}; !slices.Equal(set, want) {
 		t.Errorf("set %v, want %v", set, want)
+	}
+}
+
+// TestPlural: netstat's phrases agree with their counts.
+func TestPlural(t *testing.T) {
+	for _, c := range []struct {
+		format string
+		vals   []uint64
+		want   string
+	}{
+		{"%d packet{s} sent", []uint64{1}, "1 packet sent"},
+		{"%d packet{s} sent", []uint64{0}, "0 packets sent"},
+		{"%d data packet{s} (%d byte{s})", []uint64{2, 1}, "2 data packets (1 byte)"},
+		{"%d syncache entr{y|ies} added", []uint64{1}, "1 syncache entry added"},
+		{"%d syncache entr{y|ies} added", []uint64{3}, "3 syncache entries added"},
+		{"%d tail loss probe{s} sent (%d loss{|es} repaired)", []uint64{1, 2}, "1 tail loss probe sent (2 losses repaired)"},
+	} {
+		if got := plural(c.format, c.vals); got != c.want {
+			t.Errorf("plural(%q, %v) = %q, want %q", c.format, c.vals, got, c.want)
+		}
 	}
 }

@@ -220,6 +220,37 @@ type statLine struct {
 
 func sl(depth int, format string, vals ...uint64) statLine { return statLine{depth, format, vals} }
 
+// plural fills in a format's plural marks as netstat's plural() does:
+// {s} (or {y|ies}, the singular and plural forms) takes the form for the
+// count last printed before it.
+func plural(format string, vals []uint64) string {
+	var b strings.Builder
+	n := -1
+	for i := 0; i < len(format); i++ {
+		switch {
+		case strings.HasPrefix(format[i:], "%d"):
+			n++
+			fmt.Fprint(&b, vals[n])
+			i++
+		case format[i] == '{':
+			end := strings.IndexByte(format[i:], '}')
+			one, many, ok := strings.Cut(format[i+1:i+end], "|")
+			if !ok {
+				one, many = "", one
+			}
+			if n >= 0 && vals[n] == 1 {
+				b.WriteString(one)
+			} else {
+				b.WriteString(many)
+			}
+			i += end
+		default:
+			b.WriteByte(format[i])
+		}
+	}
+	return b.String()
+}
+
 // statSection prints the lines whose values moved under a header, and
 // nothing when none did (netstat -s -s).
 func statSection(w io.Writer, header string, lines []statLine) {
@@ -236,11 +267,7 @@ func statSection(w io.Writer, header string, lines []statLine) {
 			fmt.Fprintf(w, "  %s:\n", header)
 			printed = true
 		}
-		args := make([]any, len(l.vals))
-		for i, v := range l.vals {
-			args[i] = v
-		}
-		fmt.Fprintf(w, "%s%s\n", strings.Repeat("\t", l.depth), fmt.Sprintf(l.format, args...))
+		fmt.Fprintf(w, "%s%s\n", strings.Repeat("\t", l.depth), plural(l.format, l.vals))
 	}
 }
 
@@ -254,15 +281,15 @@ func netstatS(w io.Writer, hosts ...*bsdnet.Stack) {
 		statSection(w, "tcp", tcpStatLines(&st.TCP))
 		u := &st.UDP
 		statSection(w, "udp", []statLine{
-			sl(1, "%d datagrams received", u.IPackets.Load()),
+			sl(1, "%d datagram{s} received", u.IPackets.Load()),
 			sl(2, "%d with incomplete header", u.HdrOps.Load()),
 			sl(2, "%d with bad data length field", u.BadLen.Load()),
 			sl(2, "%d with bad checksum", u.BadSum.Load()),
 			sl(2, "%d with no checksum", u.NoSum.Load()),
 			sl(2, "%d dropped due to no socket", u.NoPort.Load()),
-			sl(2, "%d broadcast/multicast datagrams undelivered", u.NoPortBcast.Load()),
+			sl(2, "%d broadcast/multicast datagram{s} undelivered", u.NoPortBcast.Load()),
 			sl(2, "%d dropped due to full socket buffers", u.FullSock.Load()),
-			sl(1, "%d datagrams output", u.OPackets.Load()),
+			sl(1, "%d datagram{s} output", u.OPackets.Load()),
 		})
 		statSection(w, "ip", ipStatLines(&st.IP))
 		statSection(w, "ip6", ipStatLines(&st.IP6))
@@ -271,28 +298,28 @@ func netstatS(w io.Writer, hosts ...*bsdnet.Stack) {
 			s    *inet.ICMPStats
 		}{{"icmp", &st.ICMP}, {"icmp6", &st.ICMP6}} {
 			statSection(w, c.name, []statLine{
-				sl(1, "%d calls to icmp_error", c.s.Error.Load()),
-				sl(1, "%d errors not generated in response to an icmp message", c.s.OldICMP.Load()),
-				sl(1, "%d errors suppressed by the rate limit", c.s.RateLimit.Load()),
-				sl(1, "%d messages with bad checksum", c.s.Checksum.Load()),
-				sl(1, "%d messages < minimum length", c.s.TooShort.Load()),
-				sl(1, "%d echo requests received", c.s.InEcho.Load()),
-				sl(1, "%d message responses generated", c.s.Reflect.Load()),
-				sl(1, "%d echo requests sent", c.s.OutEcho.Load()),
-				sl(1, "%d errors received for the protocols", c.s.InErrors.Load()),
+				sl(1, "%d call{s} to icmp_error", c.s.Error.Load()),
+				sl(1, "%d error{s} not generated in response to an icmp message", c.s.OldICMP.Load()),
+				sl(1, "%d error{s} suppressed by the rate limit", c.s.RateLimit.Load()),
+				sl(1, "%d message{s} with bad checksum", c.s.Checksum.Load()),
+				sl(1, "%d message{s} < minimum length", c.s.TooShort.Load()),
+				sl(1, "%d echo request{s} received", c.s.InEcho.Load()),
+				sl(1, "%d message response{s} generated", c.s.Reflect.Load()),
+				sl(1, "%d echo request{s} sent", c.s.OutEcho.Load()),
+				sl(1, "%d error{s} received for the protocols", c.s.InErrors.Load()),
 			})
 		}
 		for _, c := range []struct {
 			name, req, rep string
 			s              *inet.ARPStats
-		}{{"arp", "ARP requests", "ARP replies", &st.ARP}, {"nd6", "neighbor solicitations", "neighbor advertisements", &st.ND}} {
+		}{{"arp", "ARP request{s}", "ARP repl{y|ies}", &st.ARP}, {"nd6", "neighbor solicitation{s}", "neighbor advertisement{s}", &st.ND}} {
 			statSection(w, c.name, []statLine{
 				sl(1, "%d "+c.req+" sent", c.s.TxRequests.Load()),
 				sl(1, "%d "+c.rep+" sent", c.s.TxReplies.Load()),
 				sl(1, "%d "+c.req+" received", c.s.RxRequests.Load()),
 				sl(1, "%d "+c.rep+" received", c.s.RxReplies.Load()),
-				sl(1, "%d total packets dropped due to no entry", c.s.Dropped.Load()),
-				sl(1, "%d entries timed out", c.s.Timeouts.Load()),
+				sl(1, "%d total packet{s} dropped due to no entry", c.s.Dropped.Load()),
+				sl(1, "%d entr{y|ies} timed out", c.s.Timeouts.Load()),
 			})
 		}
 	}
@@ -301,70 +328,70 @@ func netstatS(w io.Writer, hosts ...*bsdnet.Stack) {
 // tcpStatLines are netstat -s -p tcp's lines.
 func tcpStatLines(t *inet.TCPStats) []statLine {
 	return []statLine{
-		sl(1, "%d packets sent", t.SndTotal.Load()),
-		sl(2, "%d data packets (%d bytes)", t.SndPack.Load(), t.SndByte.Load()),
-		sl(2, "%d data packets (%d bytes) retransmitted", t.SndRexmitPack.Load(), t.SndRexmitByte.Load()),
-		sl(2, "%d ack-only packets (%d delayed)", t.SndAcks.Load(), t.DelAck.Load()),
-		sl(2, "%d window probe packets", t.SndProbe.Load()),
-		sl(2, "%d window update packets", t.SndWinUp.Load()),
-		sl(2, "%d control packets (%d resets)", t.SndCtrl.Load(), t.SndRst.Load()),
-		sl(1, "%d packets received", t.RcvTotal.Load()),
-		sl(2, "%d acks (for %d bytes)", t.RcvAckPack.Load(), t.RcvAckByte.Load()),
-		sl(2, "%d duplicate acks", t.RcvDupAck.Load()),
-		sl(2, "%d acks for unsent data", t.RcvAckTooMuch.Load()),
-		sl(2, "%d packets (%d bytes) received in-sequence", t.RcvPack.Load(), t.RcvByte.Load()),
-		sl(2, "%d completely duplicate packets (%d bytes)", t.RcvDupPack.Load(), t.RcvDupByte.Load()),
-		sl(2, "%d packets with some dup. data", t.RcvPartDupPack.Load()),
-		sl(2, "%d out-of-order packets (%d bytes)", t.RcvOOPack.Load(), t.RcvOOByte.Load()),
-		sl(2, "%d packets of data after window", t.RcvPackAfterWin.Load()),
-		sl(2, "%d window probes", t.RcvWinProbe.Load()),
-		sl(2, "%d window update packets", t.RcvWinUpd.Load()),
-		sl(2, "%d packets received after close", t.RcvAfterClose.Load()),
+		sl(1, "%d packet{s} sent", t.SndTotal.Load()),
+		sl(2, "%d data packet{s} (%d byte{s})", t.SndPack.Load(), t.SndByte.Load()),
+		sl(2, "%d data packet{s} (%d byte{s}) retransmitted", t.SndRexmitPack.Load(), t.SndRexmitByte.Load()),
+		sl(2, "%d ack-only packet{s} (%d delayed)", t.SndAcks.Load(), t.DelAck.Load()),
+		sl(2, "%d window probe packet{s}", t.SndProbe.Load()),
+		sl(2, "%d window update packet{s}", t.SndWinUp.Load()),
+		sl(2, "%d control packet{s} (%d reset{s})", t.SndCtrl.Load(), t.SndRst.Load()),
+		sl(1, "%d packet{s} received", t.RcvTotal.Load()),
+		sl(2, "%d ack{s} (for %d byte{s})", t.RcvAckPack.Load(), t.RcvAckByte.Load()),
+		sl(2, "%d duplicate ack{s}", t.RcvDupAck.Load()),
+		sl(2, "%d ack{s} for unsent data", t.RcvAckTooMuch.Load()),
+		sl(2, "%d packet{s} (%d byte{s}) received in-sequence", t.RcvPack.Load(), t.RcvByte.Load()),
+		sl(2, "%d completely duplicate packet{s} (%d byte{s})", t.RcvDupPack.Load(), t.RcvDupByte.Load()),
+		sl(2, "%d packet{s} with some dup. data", t.RcvPartDupPack.Load()),
+		sl(2, "%d out-of-order packet{s} (%d byte{s})", t.RcvOOPack.Load(), t.RcvOOByte.Load()),
+		sl(2, "%d packet{s} of data after window", t.RcvPackAfterWin.Load()),
+		sl(2, "%d window probe{s}", t.RcvWinProbe.Load()),
+		sl(2, "%d window update packet{s}", t.RcvWinUpd.Load()),
+		sl(2, "%d packet{s} received after close", t.RcvAfterClose.Load()),
 		sl(2, "%d discarded for bad checksums", t.RcvBadSum.Load()),
 		sl(2, "%d discarded for bad header offset fields", t.RcvBadOff.Load()),
 		sl(2, "%d discarded because packet too short", t.RcvShort.Load()),
 		sl(2, "%d discarded due to full reassembly queue", t.RcvReassFull.Load()),
 		sl(2, "%d discarded by PAWS", t.PAWSDrop.Load()),
-		sl(2, "%d resets outside the window ignored", t.RcvBadRst.Load()),
-		sl(1, "%d connection requests", t.ConnAttempt.Load()),
-		sl(1, "%d syncache entries added", t.SyncacheAdded.Load()),
+		sl(2, "%d reset{s} outside the window ignored", t.RcvBadRst.Load()),
+		sl(1, "%d connection request{s}", t.ConnAttempt.Load()),
+		sl(1, "%d syncache entr{y|ies} added", t.SyncacheAdded.Load()),
 		sl(2, "%d retransmitted", t.SyncacheRexmit.Load()),
 		sl(2, "%d dupsyn", t.SyncacheDupSyn.Load()),
 		sl(2, "%d completed", t.SyncacheCompleted.Load()),
 		sl(2, "%d cache overflow", t.SyncacheOverflow.Load()),
 		sl(2, "%d reset", t.SyncacheReset.Load()),
 		sl(2, "%d timed out", t.SyncacheTimeout.Load()),
-		sl(1, "%d cookies sent", t.SyncookiesSent.Load()),
-		sl(1, "%d cookies received (%d failed)", t.SyncookiesRecvd.Load(), t.SyncookiesFailed.Load()),
-		sl(1, "%d connection accepts", t.Accepts.Load()),
-		sl(1, "%d listen queue overflows", t.ListenDrop.Load()),
-		sl(1, "%d connections established (including accepts)", t.Connects.Load()),
-		sl(1, "%d connections closed (including %d drops)", t.Closed.Load(), t.Drops.Load()),
-		sl(1, "%d embryonic connections dropped", t.ConnDrops.Load()),
-		sl(1, "%d segments updated rtt (of %d attempts)", t.RttUpdated.Load(), t.SegsTimed.Load()),
-		sl(1, "%d retransmit timeouts", t.RexmtTimeo.Load()),
-		sl(2, "%d connections dropped by rexmit timeout", t.TimeoutDrop.Load()),
-		sl(1, "%d persist timeouts", t.PersistTimeo.Load()),
-		sl(1, "%d keepalive timeouts", t.KeepTimeo.Load()),
-		sl(2, "%d keepalive probes sent", t.KeepProbe.Load()),
-		sl(2, "%d connections dropped by keepalive", t.KeepDrops.Load()),
-		sl(1, "%d fast retransmits", t.FastRexmit.Load()),
-		sl(1, "%d NewReno recoveries (%d partial acks)", t.FastRecovery.Load(), t.PartialAck.Load()),
-		sl(1, "%d SACK recovery episodes", t.SackRecovery.Load()),
+		sl(1, "%d cookie{s} sent", t.SyncookiesSent.Load()),
+		sl(1, "%d cookie{s} received (%d failed)", t.SyncookiesRecvd.Load(), t.SyncookiesFailed.Load()),
+		sl(1, "%d connection accept{s}", t.Accepts.Load()),
+		sl(1, "%d listen queue overflow{s}", t.ListenDrop.Load()),
+		sl(1, "%d connection{s} established (including accepts)", t.Connects.Load()),
+		sl(1, "%d connection{s} closed (including %d drop{s})", t.Closed.Load(), t.Drops.Load()),
+		sl(1, "%d embryonic connection{s} dropped", t.ConnDrops.Load()),
+		sl(1, "%d segment{s} updated rtt (of %d attempt{s})", t.RttUpdated.Load(), t.SegsTimed.Load()),
+		sl(1, "%d retransmit timeout{s}", t.RexmtTimeo.Load()),
+		sl(2, "%d connection{s} dropped by rexmit timeout", t.TimeoutDrop.Load()),
+		sl(1, "%d persist timeout{s}", t.PersistTimeo.Load()),
+		sl(1, "%d keepalive timeout{s}", t.KeepTimeo.Load()),
+		sl(2, "%d keepalive probe{s} sent", t.KeepProbe.Load()),
+		sl(2, "%d connection{s} dropped by keepalive", t.KeepDrops.Load()),
+		sl(1, "%d fast retransmit{s}", t.FastRexmit.Load()),
+		sl(1, "%d NewReno recover{y|ies} (%d partial ack{s})", t.FastRecovery.Load(), t.PartialAck.Load()),
+		sl(1, "%d SACK recovery episode{s}", t.SackRecovery.Load()),
 		sl(2, "%d byte rexmits in SACK recovery episodes", t.SackRexmitByte.Load()),
-		sl(1, "%d D-SACK blocks received", t.RcvDSack.Load()),
-		sl(1, "%d segments deemed lost by RACK", t.RackLoss.Load()),
-		sl(1, "%d tail loss probes sent (%d losses repaired)", t.TLPProbe.Load(), t.TLPRecovery.Load()),
-		sl(1, "%d challenge ACKs sent", t.ChallengeAck.Load()),
-		sl(1, "%d MSS updates from ICMP", t.PMTUUpdate.Load()),
-		sl(1, "%d segments for no connection (RST sent)", t.NoPort.Load()),
+		sl(1, "%d D-SACK block{s} received", t.RcvDSack.Load()),
+		sl(1, "%d segment{s} deemed lost by RACK", t.RackLoss.Load()),
+		sl(1, "%d tail loss probe{s} sent (%d loss{|es} repaired)", t.TLPProbe.Load(), t.TLPRecovery.Load()),
+		sl(1, "%d challenge ACK{s} sent", t.ChallengeAck.Load()),
+		sl(1, "%d MSS update{s} from ICMP", t.PMTUUpdate.Load()),
+		sl(1, "%d segment{s} for no connection (RST sent)", t.NoPort.Load()),
 	}
 }
 
 // ipStatLines are netstat -s -p ip's (and ip6's) lines.
 func ipStatLines(s *inet.IPStats) []statLine {
 	return []statLine{
-		sl(1, "%d total packets received", s.Total.Load()),
+		sl(1, "%d total packet{s} received", s.Total.Load()),
 		sl(1, "%d bad header checksums", s.BadSum.Load()),
 		sl(1, "%d with size smaller than minimum", s.TooSmall.Load()),
 		sl(1, "%d with data size < data length", s.TooShort.Load()),
@@ -372,23 +399,23 @@ func ipStatLines(s *inet.IPStats) []statLine {
 		sl(1, "%d with data length < header length", s.BadLen.Load()),
 		sl(1, "%d with bad options", s.BadOptions.Load()),
 		sl(1, "%d with incorrect version number", s.BadVers.Load()),
-		sl(1, "%d fragments received", s.Fragments.Load()),
-		sl(1, "%d fragments dropped (dup or out of space)", s.FragDropped.Load()),
-		sl(1, "%d fragments dropped after timeout", s.FragTimeout.Load()),
-		sl(1, "%d packets reassembled ok", s.Reassembled.Load()),
-		sl(1, "%d packets for this host", s.Delivered.Load()),
-		sl(1, "%d packets for unknown/unsupported protocol", s.NoProto.Load()),
-		sl(1, "%d packets forwarded", s.Forward.Load()),
-		sl(1, "%d packets not forwardable", s.CantForward.Load()),
-		sl(1, "%d packets received for unknown multicast group", s.MulticastNoGrp.Load()),
-		sl(1, "%d packets not for this host", s.NotForUs.Load()),
-		sl(1, "%d packets sent from this host", s.LocalOut.Load()),
-		sl(1, "%d packets sent with fabricated ip header", s.RawOut.Load()),
-		sl(1, "%d output packets dropped due to no bufs, etc.", s.ODropped.Load()),
-		sl(1, "%d output packets discarded due to no route", s.NoRoute.Load()),
-		sl(1, "%d output datagrams fragmented", s.Fragmented.Load()),
-		sl(1, "%d fragments created", s.OFragments.Load()),
-		sl(1, "%d datagrams that can't be fragmented", s.CantFrag.Load()),
+		sl(1, "%d fragment{s} received", s.Fragments.Load()),
+		sl(1, "%d fragment{s} dropped (dup or out of space)", s.FragDropped.Load()),
+		sl(1, "%d fragment{s} dropped after timeout", s.FragTimeout.Load()),
+		sl(1, "%d packet{s} reassembled ok", s.Reassembled.Load()),
+		sl(1, "%d packet{s} for this host", s.Delivered.Load()),
+		sl(1, "%d packet{s} for unknown/unsupported protocol", s.NoProto.Load()),
+		sl(1, "%d packet{s} forwarded", s.Forward.Load()),
+		sl(1, "%d packet{s} not forwardable", s.CantForward.Load()),
+		sl(1, "%d packet{s} received for unknown multicast group", s.MulticastNoGrp.Load()),
+		sl(1, "%d packet{s} not for this host", s.NotForUs.Load()),
+		sl(1, "%d packet{s} sent from this host", s.LocalOut.Load()),
+		sl(1, "%d packet{s} sent with fabricated ip header", s.RawOut.Load()),
+		sl(1, "%d output packet{s} dropped due to no bufs, etc.", s.ODropped.Load()),
+		sl(1, "%d output packet{s} discarded due to no route", s.NoRoute.Load()),
+		sl(1, "%d output datagram{s} fragmented", s.Fragmented.Load()),
+		sl(1, "%d fragment{s} created", s.OFragments.Load()),
+		sl(1, "%d datagram{s} that can't be fragmented", s.CantFrag.Load()),
 	}
 }
 
