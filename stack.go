@@ -167,7 +167,20 @@ func (s *Stack) Socketpair(domain, typ, proto int, cred *socket.Cred) (*socket.S
 // Close closes every socket the stack holds and refuses new ones. Calls on
 // the stack's Conns, PacketConns and Listeners, blocked ones included,
 // then fail with net.ErrClosed, as after their own Close.
+//
+// TCP connections still open are reset (as with SO_LINGER 0), not closed
+// gracefully: the stack is going away, so nothing should linger after it
+// (no FIN to retransmit, no TIME_WAIT, no timer); their peers' calls fail
+// with ECONNRESET. Connections the program closed before are left to end
+// as TCP ends them.
 func (s *Stack) Close() error {
 	s.closed.Store(true)
+	linger0 := socket.Linger{Onoff: 1}.Bytes()
+	for _, so := range s.vnet.Sockets() {
+		if so.Type() == socket.SOCK_STREAM && so.Proto().Protocol == inet.IPPROTO_TCP {
+			sopt := socket.Sockopt{Level: socket.SOL_SOCKET, Name: socket.SO_LINGER, Val: linger0, Valsize: len(linger0)}
+			_ = so.SetOpt(&sopt) // a socket closing already may refuse: it closes anyway
+		}
+	}
 	return s.vnet.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -239,14 +240,64 @@ func TestStackCloseEndsBlockedCalls(t *testing.T) {
 		}
 		errs := make(map[string]chan error)
 		for name, call := range calls {
-			errs[name] = make(chan error, 1)
-			go func() { errs[name] <- call() }()
+			ch := make(chan error, 1)
+			errs[name] = ch
+			go func() { ch <- call() }()
 		}
 		synctest.Wait()
 		st.Close()
 		for name, ch := range errs {
 			if err := <-ch; !errors.Is(err, net.ErrClosed) {
 				t.Errorf("%s after Stack.Close: %v, want net.ErrClosed", name, err)
+			}
+		}
+	})
+}
+
+// Stack.Close resets the TCP connections still open, so that none lingers
+// in the closed stack (no FIN to resend to a peer that may be gone, no
+// TIME_WAIT, no timer): the stack holds no connection right after Close,
+// and a peer on another stack reads ECONNRESET.
+func TestStackCloseResetsTCP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := bsdnet.NewNetwork(3)
+		defer n.Close()
+		a, b := n.Host("a"), n.Host("b")
+		if _, err := n.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", link.Faults{Delay: time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		l, err := b.Listen("tcp", "10.0.0.2:80")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var peers []net.Conn
+		for range 3 {
+			c, err := a.Dial("tcp", "10.0.0.2:80")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("unsent?"))
+			s, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			peers = append(peers, s)
+		}
+		if got := a.Inet().TCPConnections(); got != 3 {
+			t.Fatalf("%d connections before Close, want 3", got)
+		}
+		a.Close()
+		if got := a.Inet().TCPConnections(); got != 0 {
+			t.Errorf("%d connections left in the closed stack, want 0", got)
+		}
+		for _, s := range peers {
+			buf := make([]byte, 100)
+			var err error
+			for err == nil {
+				_, err = s.Read(buf)
+			}
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("peer's Read after the stack's Close: %v, want ECONNRESET", err)
 			}
 		}
 	})
