@@ -140,7 +140,8 @@ func TestBench(t *testing.T) {
 // TestSubcommandHelp: every subcommand explains itself with -h.
 func TestSubcommandHelp(t *testing.T) {
 	for _, c := range []struct{ cmd, want string }{
-		{"demo", "-clients"},
+		{"demo", "usage: bsdnet demo"},
+		{"nc", "usage: bsdnet nc"},
 		{"ping", "usage: bsdnet ping"},
 		{"bench", "usage: bsdnet bench"},
 		{"tap", "usage: bsdnet tap"},
@@ -155,7 +156,7 @@ func TestSubcommandHelp(t *testing.T) {
 	}
 	var out bytes.Buffer
 	run([]string{"help"}, &out, &out)
-	for _, c := range []string{"demo", "ping", "bench", "tap"} {
+	for _, c := range []string{"demo", "ping", "nc", "bench", "tap"} {
 		if !strings.Contains(out.String(), "\t"+c+" ") {
 			t.Errorf("usage lacks %s:\n%s", c, out.String())
 		}
