@@ -411,6 +411,7 @@ type idleReader struct {
 	idle time.Duration
 }
 
+// Read reads with the idle deadline renewed.
 func (r *idleReader) Read(b []byte) (int, error) {
 	if r.idle > 0 {
 		r.c.SetReadDeadline(time.Now().Add(r.idle))

@@ -262,11 +262,13 @@ type statusWriter struct {
 	n      int64
 }
 
+// WriteHeader remembers the status and sends it.
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write counts and sends a part of the body.
 func (w *statusWriter) Write(b []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(b)
 	w.n += int64(n)
@@ -346,6 +348,7 @@ type patternChecker struct {
 	bad int64 // offset of the first wrong byte, -1 when none
 }
 
+// Write checks b as the next bytes of the pattern.
 func (c *patternChecker) Write(b []byte) (int, error) {
 	for i, x := range b {
 		if c.bad < 0 && x != patternAt(c.off+int64(i)) {

@@ -60,6 +60,7 @@ type prefixList struct {
 	ps  []netip.Prefix
 }
 
+// String prints the prefixes, comma-separated.
 func (l *prefixList) String() string {
 	s := make([]string, len(l.ps))
 	for i, p := range l.ps {
@@ -68,6 +69,7 @@ func (l *prefixList) String() string {
 	return strings.Join(s, ",")
 }
 
+// Set adds the prefixes in v; the first Set replaces the default.
 func (l *prefixList) Set(v string) error {
 	if !l.set {
 		l.set, l.ps = true, nil
@@ -86,6 +88,7 @@ func (l *prefixList) Set(v string) error {
 // be repeated.
 type addrList []netip.Addr
 
+// String prints the addresses, comma-separated.
 func (l *addrList) String() string {
 	s := make([]string, len(*l))
 	for i, a := range *l {
@@ -94,6 +97,7 @@ func (l *addrList) String() string {
 	return strings.Join(s, ",")
 }
 
+// Set adds the addresses in v.
 func (l *addrList) Set(v string) error {
 	for _, f := range strings.Split(v, ",") {
 		a, err := netip.ParseAddr(strings.TrimSpace(f))
@@ -232,6 +236,7 @@ type syncWriter struct {
 	w  io.Writer
 }
 
+// Write writes p in one piece.
 func (w *syncWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
