@@ -325,3 +325,44 @@ func TestTCPNoDelay(t *testing.T) {
 		})
 	}
 }
+
+// SetReadBuffer and SetWriteBuffer reach SO_RCVBUF and SO_SNDBUF on every
+// kind of socket that Go's net gives them to: TCP, unix and UDP
+// connections and UDP PacketConns.
+func TestSetBuffers(t *testing.T) {
+	st := bsdnet.NewStack()
+	defer st.Close()
+	tc, _ := tcpPair(t, st, "127.0.0.1:0")
+	uc, _ := streamPair(t, st, "unix", "b")
+	dc, err := st.Dial("udp", "127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	pc, err := st.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	type buffered interface {
+		SetReadBuffer(int) error
+		SetWriteBuffer(int) error
+		Socket() *socket.Socket
+	}
+	for name, c := range map[string]buffered{
+		"tcp": tc, "unix": uc, "udp": dc.(*bsdnet.Conn), "udp PacketConn": pc.(*bsdnet.PacketConn),
+	} {
+		if err := c.SetReadBuffer(12345); err != nil {
+			t.Errorf("%s: SetReadBuffer: %v", name, err)
+		}
+		if err := c.SetWriteBuffer(23456); err != nil {
+			t.Errorf("%s: SetWriteBuffer: %v", name, err)
+		}
+		if v, _ := c.Socket().GetOptInt(socket.SOL_SOCKET, socket.SO_RCVBUF); v != 12345 {
+			t.Errorf("%s: SO_RCVBUF reads %d, want 12345", name, v)
+		}
+		if v, _ := c.Socket().GetOptInt(socket.SOL_SOCKET, socket.SO_SNDBUF); v != 23456 {
+			t.Errorf("%s: SO_SNDBUF reads %d, want 23456", name, v)
+		}
+	}
+}
