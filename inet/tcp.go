@@ -70,6 +70,11 @@ type TCPTunables struct {
 	Timestamps            bool          // net.inet.tcp.rfc1323 (timestamps part)
 	SACK                  bool          // net.inet.tcp.sack.enable
 	RACK                  bool          // RACK-TLP loss detection by default (net.inet.tcp.functions_default=rack)
+	AutoRcvBuf            bool          // net.inet.tcp.recvbuf_auto
+	AutoSndBuf            bool          // net.inet.tcp.sendbuf_auto
+	RecvBufMax            int           // net.inet.tcp.recvbuf_max
+	SendBufMax            int           // net.inet.tcp.sendbuf_max
+	SendBufInc            int           // net.inet.tcp.sendbuf_inc
 	SyncacheLimit         int           // net.inet.tcp.syncache.cachelimit: embryonic connections held
 	SyncacheRexmts        int           // SYN-ACK retransmissions before an entry expires (TCP_SYNCACHE_MAXREXMTS)
 	SynCookies            bool          // net.inet.tcp.syncookies: answer with cookies when the cache is full
@@ -86,6 +91,7 @@ func DefaultTCPTunables() TCPTunables {
 		KeepInit: 75 * time.Second, KeepIdle: 2 * time.Hour, KeepIntvl: 75 * time.Second, KeepCnt: 8,
 		FinWait2Timeout: 60 * time.Second, InitCwndSegs: 10, ReassMaxQueue: 1024,
 		WindowScaling: true, Timestamps: true, SACK: true, RACK: true, CongestionControl: "cubic",
+		AutoRcvBuf: true, AutoSndBuf: true, RecvBufMax: 2 << 20, SendBufMax: 2 << 20, SendBufInc: 8192,
 		SyncacheLimit: 15360, SyncacheRexmts: 3, SynCookies: true, SyncacheRstOnSockFail: true,
 	}
 }
@@ -331,8 +337,10 @@ type tcpcb struct {
 	iobc                          byte   // the out-of-band byte (t_iobc)
 	oobflags                      uint8  // tcpoobHaveData, tcpoobHadData
 	ackWarCnt                     int
-	cc                            ccAlgo // congestion control module (set when established)
-	rcvLastOO                     seqnum // the latest out-of-order segment, for SACK blocks
+	cc                            ccAlgo    // congestion control module (set when established)
+	rcvLastOO                     seqnum    // the latest out-of-order segment, for SACK blocks
+	rfbufTs                       time.Time // receive autosizing: start of the measured round trip
+	rfbufCnt                      int       // bytes received in it
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)
@@ -379,6 +387,13 @@ func (u *tcpProto) Attach(so *socket.Socket, proto int) error {
 		if err := so.Reserve(s.tcp.tun.Sendspace, s.tcp.tun.Recvspace); err != nil {
 			return err
 		}
+		// Both buffers size themselves until the user sets a size.
+		so.Snd.Lock()
+		so.Snd.SetFlagsLocked(socket.SB_AUTOSIZE)
+		so.Snd.Unlock()
+		so.Rcv.Lock()
+		so.Rcv.SetFlagsLocked(socket.SB_AUTOSIZE)
+		so.Rcv.Unlock()
 	}
 	tp := &tcpcb{s: s, so: so}
 	t := &s.tcp.tun

@@ -679,6 +679,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 				st.RcvByte.Add(uint64(tlen))
 				m := in.m
 				in.m = nil
+				tp.autoRcvBuf(tlen)
 				tp.deliver(m)
 			}
 		} else if tlen > 0 || thflags&tcpFin != 0 {
@@ -716,6 +717,34 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		tp.output()
 	}
 	return false
+}
+
+// autoRcvBuf is tcp_autorcvbuf: when a round trip brings in more than 3/8
+// of the receive buffer, the buffer grows by half, up to RecvBufMax, so
+// that the window keeps ahead of the path's bandwidth-delay product.
+func (tp *tcpcb) autoRcvBuf(n int) {
+	t := &tp.s.tcp.tun
+	if !t.AutoRcvBuf || tp.flags&tfDetached != 0 {
+		return
+	}
+	now := tp.rcvtime
+	if tp.rfbufTs.IsZero() {
+		tp.rfbufTs = now
+	}
+	if tp.srtt == 0 || now.Sub(tp.rfbufTs) <= tp.srtt {
+		tp.rfbufCnt += n
+		return
+	}
+	so := tp.so
+	so.Rcv.Lock()
+	hi := so.Rcv.HiwatLocked()
+	if so.Rcv.FlagsLocked()&socket.SB_AUTOSIZE != 0 && tp.rfbufCnt > hi/2/4*3 && hi < t.RecvBufMax {
+		if so.Rcv.ReserveLocked(min(hi+hi/2, t.RecvBufMax)) != nil {
+			so.Rcv.ClearFlagsLocked(socket.SB_AUTOSIZE)
+		}
+	}
+	so.Rcv.Unlock()
+	tp.rfbufTs, tp.rfbufCnt = now, n
 }
 
 // rcvShut reports whether the socket will read no more.

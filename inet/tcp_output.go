@@ -7,6 +7,7 @@ import (
 
 	"github.com/bsdnet/bsdnet/header"
 	"github.com/bsdnet/bsdnet/mbuf"
+	"github.com/bsdnet/bsdnet/socket"
 )
 
 const (
@@ -30,6 +31,31 @@ func (tp *tcpcb) sndAvail() int {
 	tp.so.Snd.Lock()
 	n := tp.so.Snd.AvailLocked()
 	tp.so.Snd.Unlock()
+	return n
+}
+
+// sndAvailAuto is sndAvail with tcp_output's send buffer autosizing: a
+// buffer nearly full of data the peer's window could take grows by
+// SendBufInc, up to SendBufMax.
+func (tp *tcpcb) sndAvailAuto() int {
+	t := &tp.s.tcp.tun
+	if tp.flags&tfDetached != 0 || !t.AutoSndBuf {
+		return tp.sndAvail()
+	}
+	sb := &tp.so.Snd
+	sb.Lock()
+	n := sb.AvailLocked()
+	hi := sb.HiwatLocked()
+	if sb.FlagsLocked()&socket.SB_AUTOSIZE != 0 && int(tp.sndWnd/4*5) >= hi && n >= hi/8*7 && n < t.SendBufMax &&
+		int(min(tp.sndWnd, tp.cwnd)) >= n-int(tp.sndNxt-tp.sndUna) {
+		if sb.ReserveLocked(min(hi+t.SendBufInc, t.SendBufMax)) != nil {
+			sb.ClearFlagsLocked(socket.SB_AUTOSIZE)
+		} else {
+			tp.so.WwakeupLocked()
+			return n
+		}
+	}
+	sb.Unlock()
 	return n
 }
 
@@ -114,7 +140,7 @@ func (tp *tcpcb) outputOne() bool {
 	if sackRecovery && tp.sackRexmit() {
 		return true
 	}
-	avail := tp.sndAvail()
+	avail := tp.sndAvailAuto()
 	if tp.sm != nil && tp.sndNxt.lt(tp.sndMax) && len(tp.sm.segs) > 0 {
 		// Resending after a timeout: skip what the peer holds.
 		if to, _, in := tp.sm.sackedRun(tp.sndNxt); in {

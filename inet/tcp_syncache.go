@@ -415,13 +415,14 @@ func (s *Stack) scExpand(lp *tcpcb, k scKey, e *scEntry, in *tcpIn) {
 	}
 	tp.rcvtime = time.Now()
 	reset := tp.doSegment(in)
+	embryonic := tp.state < tcpsEstablished
 	tp.unlockAndSend()
 	if reset {
 		s.tcpDropWithReset(in)
 	} else {
 		mbuf.FreeChain(in.m)
 	}
-	if tp.state < tcpsEstablished && reset {
+	if embryonic && reset {
 		child.Abort()
 	}
 }

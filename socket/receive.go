@@ -572,7 +572,10 @@ func (so *Socket) ReceiveStream(ctx context.Context, psa *Sockaddr, uio *Uio, mp
 		case sb.acc > 0 && flags&MSG_WAITALL == 0 &&
 			(nb || sb.acc >= sb.lowat || sb.acc >= uio.Resid || sb.acc >= sb.hiwat):
 			deliver = true
-		case flags&MSG_WAITALL != 0 && (sb.acc >= uio.Resid || sb.acc >= sb.hiwat):
+		case flags&MSG_WAITALL != 0 && (sb.acc >= uio.Resid || sb.acc >= sb.lowat):
+			// As soreceive_stream: take what there is and come back for
+			// the rest, so that the window reopens (a receiver waiting
+			// for a full buffer would wait on a sender that waits on it).
 			deliver = true
 		}
 		if !deliver {

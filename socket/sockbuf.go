@@ -168,6 +168,12 @@ func (sb *Sockbuf) reserveLocked(cc int) error {
 	return nil
 }
 
+// ReserveLocked is sbreserve_locked for protocols that size their buffers
+// themselves (TCP's automatic sizing): the byte limit becomes cc, ENOBUFS
+// beyond the stack's limit for a buffer. The caller wakes writers if room
+// grew.
+func (sb *Sockbuf) ReserveLocked(cc int) error { return sb.reserveLocked(cc) }
+
 // sbEfficiency is FreeBSD's sb_efficiency: storage allowed per byte.
 const sbEfficiency = 8
 
