@@ -535,7 +535,9 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 				tp.sndUna = ack // postRecovery sees the flight after this ACK
 				tp.cc.postRecovery(tp)
 			}
-		} else {
+		} else if tp.cwnd <= tp.sndWnd {
+			// Only a window that limits the sender grows (FreeBSD's
+			// CCF_CWND_LIMITED; RFC 7661's concern).
 			tp.cc.ackReceived(tp, uint32(acked))
 		}
 		tp.dupacks = 0

@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"bytes"
 	"context"
 	"syscall"
 	"time"
@@ -311,6 +312,50 @@ var DataReady = &AcceptFilter{
 		}
 		return SU_OK
 	},
+}
+
+// HTTPReady is the "httpready" accept filter (accf_http): a connection
+// that starts with "GET " or "HEAD " is ready once its request is whole (the
+// request line for HTTP/0.9, the blank line after the headers for 1.x);
+// any other start, a full buffer or the peer's FIN makes it ready at once.
+var HTTPReady = &AcceptFilter{
+	Name: "httpready",
+	Upcall: func(so *Socket, _ any, _ int) int {
+		sb := &so.Rcv
+		if sb.state&SBS_CANTRCVMORE != 0 || sb.acc >= sb.hiwat {
+			return SU_ISCONNECTED
+		}
+		b := mbuf.Bytes(sb.mb)
+		if !httpMethodPrefix(b) {
+			return SU_ISCONNECTED
+		}
+		if len(b) < 5 {
+			return SU_OK // not yet known to be GET or HEAD
+		}
+		eol := bytes.IndexByte(b, '\n')
+		if eol < 0 {
+			return SU_OK
+		}
+		if !bytes.Contains(b[:eol], []byte(" HTTP/1.")) {
+			return SU_ISCONNECTED // HTTP/0.9: the request line is all
+		}
+		if bytes.Contains(b[eol:], []byte("\n\r\n")) || bytes.Contains(b[eol:], []byte("\n\n")) {
+			return SU_ISCONNECTED
+		}
+		return SU_OK
+	},
+}
+
+// httpMethodPrefix reports whether b could start a GET or HEAD request:
+// it agrees with "GET " or "HEAD " as far as both go.
+func httpMethodPrefix(b []byte) bool {
+	for _, m := range []string{"GET ", "HEAD "} {
+		n := min(len(b), len(m))
+		if string(b[:n]) == m[:n] {
+			return true
+		}
+	}
+	return false
 }
 
 // Head returns the listener whose queue holds the socket (so_listen), or

@@ -3,6 +3,7 @@ package socket_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"syscall"
@@ -555,7 +556,7 @@ func TestAcceptFilterOption(t *testing.T) {
 	l := e.listener(socket.SOCK_STREAM, "/l", 5)
 	_, err = getopt(l, socket.SO_ACCEPTFILTER, socket.AcceptFilterArgLen)
 	wantErr(t, "get with no filter", err, syscall.EINVAL)
-	wantErr(t, "unknown filter", setopt(l, socket.SO_ACCEPTFILTER, socket.AcceptFilterArg("httpready", "")), syscall.ENOENT)
+	wantErr(t, "unknown filter", setopt(l, socket.SO_ACCEPTFILTER, socket.AcceptFilterArg("dnsready", "")), syscall.ENOENT)
 	wantErr(t, "short argument", setopt(l, socket.SO_ACCEPTFILTER, arg[:100]), syscall.EINVAL)
 	wantErr(t, "remove with none set", setopt(l, socket.SO_ACCEPTFILTER, nil), nil)
 	if err := setopt(l, socket.SO_ACCEPTFILTER, socket.AcceptFilterArg("dataready", "x")); err != nil {
@@ -703,5 +704,48 @@ func TestAcceptFilterCustom(t *testing.T) {
 	}
 	if got, _, _ := recv(s, 10, 0); string(got) != "abcd" {
 		t.Fatalf("read %q", got)
+	}
+}
+
+func TestAcceptFilterHTTPReady(t *testing.T) {
+	tests := []struct {
+		name  string
+		parts []string // sent one after another; ready only after the last
+	}{
+		{"HTTP/1.1 GET waits for the blank line", []string{"GET / HTTP/1.1\r\nHost: a\r\n", "\r\n"}},
+		{"HEAD split mid-method", []string{"HE", "AD / HTTP/1.0\r\n", "\r\n"}},
+		{"HTTP/0.9 is ready after the request line", []string{"GET /", "x\r\n"}},
+		{"POST is ready at once", []string{"POST / HTTP/1.1\r\n"}},
+		{"not HTTP is ready at once", []string{"hello"}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			path := fmt.Sprintf("/h%d", i)
+			l := e.listener(socket.SOCK_STREAM, path, 5)
+			if err := setopt(l, socket.SO_ACCEPTFILTER, socket.AcceptFilterArg("httpready", "")); err != nil {
+				t.Fatal(err)
+			}
+			c := e.local(socket.SOCK_STREAM)
+			c.Connect(socket.SockaddrUnix{Path: path})
+			want := ""
+			for j, p := range tc.parts {
+				send(c, []byte(p), 0)
+				want += p
+				s, err := l.ListenDequeue(bg, socket.MSG_DONTWAIT)
+				if j < len(tc.parts)-1 {
+					if !errors.Is(err, syscall.EWOULDBLOCK) {
+						t.Fatalf("after %q: accept %v, want EWOULDBLOCK", want, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("after %q: accept %v", want, err)
+				}
+				if got, _, _ := recv(s, 100, 0); string(got) != want {
+					t.Fatalf("read %q, want %q", got, want)
+				}
+			}
+		})
 	}
 }

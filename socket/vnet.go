@@ -53,6 +53,7 @@ func NewVnet() *Vnet {
 	v.somaxconn.Store(SOMAXCONN)
 	v.sbMax.Store(SB_MAX)
 	v.AddAcceptFilter(DataReady)
+	v.AddAcceptFilter(HTTPReady)
 	return v
 }
 
