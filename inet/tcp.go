@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,12 @@ const (
 	TCP_KEEPIDLE   = 256
 	TCP_KEEPINTVL  = 512
 	TCP_KEEPCNT    = 1024
+	// TCP_FUNCTION_BLK selects the TCP stack of a connection (struct
+	// tcp_function_set: a 32-byte name, then a uint32): "freebsd" for
+	// duplicate-ACK and SACK loss detection, "rack" for RACK-TLP on top.
+	TCP_FUNCTION_BLK = 8192
+	// TCPFunctionSetLen is sizeof(struct tcp_function_set).
+	TCPFunctionSetLen = 36
 )
 
 // TCP states (tcp_fsm.h), in FreeBSD's order so that comparisons work.
@@ -297,6 +304,7 @@ const (
 	tfSackPermit              // both ends agreed on SACK
 	tfRack                    // RACK-TLP loss detection (TCP_FUNCTION_BLK "rack")
 	tfForceRexmit             // resend the first lost segment regardless of pipe
+	tfDsack                   // report dsack as a D-SACK block (RFC 2883) in the next ACK
 )
 
 // tcpcb is a TCP control block (struct tcpcb). Everything is guarded by mu;
@@ -339,6 +347,7 @@ type tcpcb struct {
 	ackWarCnt                     int
 	cc                            ccAlgo    // congestion control module (set when established)
 	rcvLastOO                     seqnum    // the latest out-of-order segment, for SACK blocks
+	dsack                         [2]seqnum // a duplicate received, for a D-SACK block
 	rfbufTs                       time.Time // receive autosizing: start of the measured round trip
 	rfbufCnt                      int       // bytes received in it
 
@@ -809,6 +818,28 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 		return u.s.ctloutput(tp.inp, sopt)
 	}
 	if sopt.Dir == socket.SOPT_SET {
+		if sopt.Name == TCP_FUNCTION_BLK {
+			if sopt.Valsize < TCPFunctionSetLen || len(sopt.Val) < TCPFunctionSetLen {
+				return syscall.EINVAL
+			}
+			name := string(sopt.Val[:32])
+			if i := strings.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			tp.mu.Lock()
+			defer tp.mu.Unlock()
+			switch name {
+			case "rack":
+				tp.flags |= tfRack
+			case "freebsd":
+				tp.flags &^= tfRack
+				tp.timerStop(ttTLP)
+				tp.timerStop(ttReorder)
+			default:
+				return syscall.ENOENT
+			}
+			return nil
+		}
 		if sopt.Name == TCP_CONGESTION {
 			var b [16]byte
 			n := copy(b[:], sopt.Val[:min(len(sopt.Val), sopt.Valsize)])
@@ -903,6 +934,15 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 		v = int(tp.keepInit / time.Second)
 	case TCP_KEEPCNT:
 		v = tp.keepCnt
+	case TCP_FUNCTION_BLK:
+		var b [TCPFunctionSetLen]byte
+		name := "freebsd"
+		if tp.flags&tfRack != 0 {
+			name = "rack"
+		}
+		copy(b[:], name)
+		tp.mu.Unlock()
+		return sopt.OptCopyOut(b[:])
 	case TCP_CONGESTION:
 		name := tp.s.tcp.tun.CongestionControl
 		if tp.cc != nil {

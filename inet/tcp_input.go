@@ -413,6 +413,10 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		} else {
 			st.RcvPartDupPack.Add(1)
 		}
+		if todrop > 0 && tp.sackOK() {
+			tp.dsack = [2]seqnum{seq, seq + seqnum(todrop)}
+			tp.flags |= tfDsack | tfAckNow
+		}
 		mbuf.Adj(in.m, todrop)
 		seq += seqnum(todrop)
 		tlen -= todrop
@@ -798,6 +802,10 @@ func (tp *tcpcb) reassInsert(seq seqnum, m *mbuf.Mbuf, n int, fin bool) {
 	if i > 0 {
 		prev := r.segs[i-1]
 		if prev.seq == seq && prev.n >= n && (prev.fin || !fin) {
+			if n > 0 && tp.sackOK() {
+				tp.dsack = [2]seqnum{seq, seq + seqnum(n)}
+				tp.flags |= tfDsack
+			}
 			mbuf.FreeChain(m)
 			return
 		}

@@ -304,7 +304,7 @@ func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int
 	if tp.useTS() {
 		opts = tp.tsOption(optb[:12])
 	}
-	if tp.sackOK() && tp.reass != nil {
+	if tp.sackOK() && (tp.reass != nil || tp.flags&tfDsack != 0) {
 		opts = tp.sackOption(opts)
 	}
 	tp.emit(seq, tp.rcvNxt, flags, uint16(min(win, tcpMaxWin)), opts, data, n)

@@ -26,6 +26,16 @@ type rackState struct {
 	tlpRx   bool   // the probe was a retransmission
 	tlpDup  bool   // a DSACK arrived since the probe
 	haveFck bool
+	reoMult uint8 // RACK.reo_wnd_mult: grown by DSACKs (6.2 step 4)
+	reoKeep uint8 // RACK.reo_wnd_persist: recoveries before reoMult resets
+}
+
+// dsack notes a D-SACK: the reordering window was too small (a resend
+// proved spurious), and a probe that was answered by one repaired nothing.
+func (r *rackState) dsack() {
+	r.reoMult = min(max(r.reoMult, 1)+1, 16)
+	r.reoKeep = 16
+	r.tlpDup = true
 }
 
 // rackOn reports whether RACK-TLP runs on this connection.
@@ -75,7 +85,7 @@ func (tp *tcpcb) rackReoWnd() time.Duration {
 			}
 		}
 	}
-	w := r.minRTT / 4
+	w := r.minRTT / 4 * time.Duration(max(r.reoMult, 1))
 	if tp.srtt > 0 {
 		w = min(w, tp.srtt)
 	}
@@ -133,6 +143,11 @@ func (tp *tcpcb) lossRecovery() {
 	tp.cwnd = tp.ssthresh
 	tp.recover = tp.sndMax
 	tp.flags |= tfInRecovery
+	if r := &tp.sm.rack; r.reoKeep > 0 {
+		if r.reoKeep--; r.reoKeep == 0 {
+			r.reoMult = 1
+		}
+	}
 	tp.rtttime = time.Time{}
 	tp.sm.rack.tlpEnd = 0
 	tp.timerStop(ttTLP)

@@ -300,8 +300,12 @@ func (tp *tcpcb) sackInput(in *tcpIn) {
 		// RFC 2018 / tcp_sack_doack: blocks must lie above the
 		// cumulative ACK and within what was sent.
 		if !l.lt(r) || !l.gt(in.ack) || r.gt(tp.sndMax) {
-			if l.lt(r) && r.leq(in.ack) {
+			if l.lt(r) && r.leq(in.ack) && i == 0 {
+				// RFC 2883: the first block below the cumulative ACK
+				// reports a duplicate: a resend was not needed, or the
+				// network duplicated.
 				tp.s.Stats.TCP.RcvDSack.Add(1)
+				sm.rack.dsack()
 			}
 			continue
 		}
@@ -317,7 +321,9 @@ func (tp *tcpcb) sackInput(in *tcpIn) {
 // highest down, as many as fit in the option space left.
 func (tp *tcpcb) sackOption(opts []byte) []byte {
 	r := tp.reass
-	if r == nil || len(r.segs) == 0 {
+	dsack := tp.flags&tfDsack != 0
+	tp.flags &^= tfDsack
+	if (r == nil || len(r.segs) == 0) && !dsack {
 		return opts
 	}
 	nmax := (40 - len(opts) - 4) / 8
@@ -326,10 +332,15 @@ func (tp *tcpcb) sackOption(opts []byte) []byte {
 	}
 	var blocks [4][2]seqnum
 	nb := 0
+	if dsack {
+		// RFC 2883: the duplicate first, then the usual blocks.
+		blocks[0] = tp.dsack
+		nb = 1
+	}
 	// The block that holds the latest arrival.
 	add := func(l, rr seqnum) {
 		for i := 0; i < nb; i++ {
-			if blocks[i][0] == l {
+			if blocks[i] == [2]seqnum{l, rr} {
 				return
 			}
 		}
@@ -344,7 +355,11 @@ func (tp *tcpcb) sackOption(opts []byte) []byte {
 	nr := 0
 	var first rng
 	haveFirst := false
-	for i := len(r.segs) - 1; i >= 0; i-- {
+	var segs []reassSeg
+	if r != nil {
+		segs = r.segs
+	}
+	for i := len(segs) - 1; i >= 0; i-- {
 		l, rr := r.segs[i].seq, r.segs[i].seq+seqnum(r.segs[i].n)
 		// Extend downwards while segments touch or overlap.
 		for i > 0 && (r.segs[i-1].seq + seqnum(r.segs[i-1].n)).geq(l) {

@@ -173,6 +173,29 @@ func TestTCPCongestionOption(t *testing.T) {
 	if err := set(srv, "vegas"); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("unknown algorithm: %v, want ESRCH", err)
 	}
+	// The TCP stack: "rack" by default, "freebsd" without RACK-TLP.
+	fblk := func(so *socket.Socket) string {
+		var buf [TCPFunctionSetLen]byte
+		sopt := socket.Sockopt{Dir: socket.SOPT_GET, Level: IPPROTO_TCP, Name: TCP_FUNCTION_BLK, Val: buf[:], Valsize: len(buf)}
+		if err := so.GetOpt(&sopt); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimRight(string(buf[:32]), "\x00")
+	}
+	setBlk := func(so *socket.Socket, v string) error {
+		var b [TCPFunctionSetLen]byte
+		copy(b[:], v)
+		return so.SetOpt(&socket.Sockopt{Dir: socket.SOPT_SET, Level: IPPROTO_TCP, Name: TCP_FUNCTION_BLK, Val: b[:], Valsize: len(b)})
+	}
+	if got := fblk(cli); got != "rack" {
+		t.Errorf("default stack %q, want rack", got)
+	}
+	if err := setBlk(cli, "freebsd"); err != nil || fblk(cli) != "freebsd" {
+		t.Errorf("set freebsd: %v, now %q", err, fblk(cli))
+	}
+	if err := setBlk(cli, "bbr"); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("unknown stack: %v, want ENOENT", err)
+	}
 	// The connection still moves data after switching.
 	transfer(t, cli, srv, 1<<20, 5)
 }
@@ -281,5 +304,19 @@ func TestTCPSackBlocks(t *testing.T) {
 	}
 	if ack := sn.last(0); ack.Ack()-r != 400 {
 		t.Errorf("cumulative ack %d, want 400", ack.Ack()-r)
+	}
+	// A duplicate earns a D-SACK block first (RFC 2883), then the usual
+	// ones; the ACK after it has none.
+	for _, s := range []struct {
+		off  uint32
+		want [][2]uint32
+	}{
+		{100, [][2]uint32{{100, 200}, {500, 600}}},
+		{500, [][2]uint32{{500, 600}}},
+	} {
+		inject(c, 80, cport, r+s.off, seg.Ack(), header.TCPFlagAck, 1000, payload)
+		if got := sackBlocks(sn.last(0), r); fmt.Sprint(got) != fmt.Sprint(s.want) {
+			t.Errorf("duplicate [%d,%d): SACK blocks %v, want %v", s.off, s.off+100, got, s.want)
+		}
 	}
 }
