@@ -159,6 +159,7 @@ type TCPStats struct {
 	RcvBadRst       atomic.Uint64 // RSTs outside the window, ignored
 	PMTUUpdate      atomic.Uint64 // MSS lowered by ICMP need-frag / packet too big
 	PAWSDrop        atomic.Uint64 // segments dropped by PAWS
+	TWRecycled      atomic.Uint64 // TIME_WAIT blocks ended by a new SYN
 	SackRecovery    atomic.Uint64 // SACK recovery episodes
 	SackRexmitByte  atomic.Uint64 // bytes resent by SACK recovery and probes
 	RcvDSack        atomic.Uint64 // SACK blocks below the cumulative ACK (DSACK)
@@ -184,6 +185,8 @@ type tcpStack struct {
 	tun    TCPTunables
 	secret [32]byte // RFC 6528's secret key
 	sc     syncache
+	twmu   sync.Mutex
+	tw     twQueue
 	conns  atomic.Int64
 
 	// The input queue: segments wait here while another goroutine drains
@@ -350,6 +353,7 @@ type tcpcb struct {
 	dsack                         [2]seqnum // a duplicate received, for a D-SACK block
 	rfbufTs                       time.Time // receive autosizing: start of the measured round trip
 	rfbufCnt                      int       // bytes received in it
+	twExpire                      time.Time // TIME_WAIT ends (a restart moves it)
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)

@@ -136,6 +136,17 @@ func (s *Stack) tcpInputOne(ifa *Iface, m *mbuf.Mbuf, off int, v6 bool) {
 		s.tcpDropWithReset(in)
 		return
 	}
+	if tp.state == tcpsTimeWait {
+		again := tp.twInput(in)
+		tp.unlockAndSend()
+		if again {
+			// A new SYN recycled the TIME_WAIT: the listener takes it.
+			s.tcpInputRedo(ifa, in)
+			return
+		}
+		mbuf.FreeChain(in.m)
+		return
+	}
 	reset := tp.doSegment(in)
 	tp.unlockAndSend()
 	if reset {
@@ -143,6 +154,27 @@ func (s *Stack) tcpInputOne(ifa *Iface, m *mbuf.Mbuf, off int, v6 bool) {
 	} else {
 		mbuf.FreeChain(in.m)
 	}
+}
+
+// tcpInputRedo looks the segment up again after its TIME_WAIT block went
+// away and hands it to the listener, or answers with a RST.
+func (s *Stack) tcpInputRedo(ifa *Iface, in *tcpIn) {
+	p := s.tcp.pcbs.lookup(in.src, in.sport, in.dst, in.dport)
+	var lp *tcpcb
+	if p != nil {
+		lp = tcpcbOf(p.so)
+	}
+	if lp != nil {
+		lp.mu.Lock()
+		if lp.state == tcpsListen {
+			lp.mu.Unlock()
+			s.tcpListenInput(lp, in)
+			return
+		}
+		lp.mu.Unlock()
+	}
+	s.Stats.TCP.NoPort.Add(1)
+	s.tcpDropWithReset(in)
 }
 
 // tcpDropWithReset is tcp_dropwithreset: answer a segment that belongs to
@@ -260,14 +292,20 @@ func (tp *tcpcb) challengeAck() {
 }
 
 // enterTimeWait starts 2*MSL.
+// The block sheds what TIME_WAIT does not need (tcp_twstart).
 func (tp *tcpcb) enterTimeWait() {
 	tp.state = tcpsTimeWait
 	for i := range tp.timers {
 		tp.timerStop(i)
+		tp.timers[i] = nil
 	}
 	tp.reass.free()
 	tp.reass = nil
-	tp.timerSet(tt2MSL, 2*tp.s.tcp.tun.MSL)
+	tp.sm = nil
+	tp.cc = nil
+	mbuf.FreeChain(tp.orphan)
+	tp.orphan = nil
+	tp.twStart()
 	if tp.flags&tfDetached == 0 {
 		tp.so.Isdisconnected()
 	}
@@ -354,14 +392,17 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 	if thflags&tcpRst != 0 {
 		if seq.geq(tp.rcvNxt) && seq.lt(tp.rcvNxt+seqnum(max(rcvWnd, 1))) {
 			if seq == tp.rcvNxt {
-				switch tp.state {
-				case tcpsSynReceived:
-					tp.drop(syscall.ECONNREFUSED)
-				case tcpsEstablished, tcpsFinWait1, tcpsFinWait2, tcpsCloseWait:
-					tp.drop(syscall.ECONNRESET)
-				default:
-					tp.close()
+				// The peer reset the connection: close it, answering
+				// nothing (tcp_do_segment's "close" path, not tcp_drop).
+				errno := syscall.ECONNRESET
+				if tp.state == tcpsSynReceived {
+					errno = syscall.ECONNREFUSED
 				}
+				st.Drops.Add(1)
+				if tp.flags&tfDetached == 0 {
+					tp.so.SetError(errno)
+				}
+				tp.close()
 				return false
 			}
 			tp.challengeAck()
@@ -715,8 +756,6 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 			tp.state = tcpsClosing
 		case tcpsFinWait2:
 			tp.enterTimeWait()
-		case tcpsTimeWait:
-			tp.timerSet(tt2MSL, 2*tp.s.tcp.tun.MSL)
 		}
 	}
 	if tp.state != tcpsClosed {
