@@ -1,6 +1,7 @@
 package inet
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -19,8 +20,10 @@ type inpcb struct {
 	// socket talking IPv4 holds 4-byte addresses.
 	laddr, faddr netip.Addr
 	lport, fport uint16
-	explicit     bool  // laddr was bound by the user, not chosen by connect
-	proto        uint8 // a raw socket's protocol (inp_ip_p)
+	explicit     bool   // laddr was bound by the user, not chosen by connect
+	proto        uint8  // a raw socket's protocol (inp_ip_p)
+	indexed      bool   // in the table's connection hash or a wild list
+	hnext        *inpcb // next in the connection hash bucket
 
 	mu   sync.Mutex // the options below, and the source cache
 	opts pcbOpts
@@ -74,16 +77,195 @@ func (p *inpcb) options() pcbOpts {
 }
 
 // pcbTable is a protocol's table of control blocks (struct inpcbinfo).
+//
+// Locking: mu guards the maps, the lists and the hash, and the addresses,
+// indexed and hnext of every block in the table.
+//
+// A block bound to a port is in ports[port], in bind order (FreeBSD's
+// porthash): bind conflicts, broadcast delivery and ICMP notification walk
+// that list. A connected block is also in conns, a hash by four-tuple
+// (in_pcbhash), and an unconnected one in wild[port], so that an arriving
+// segment costs one hash probe, or a walk of the port's few unconnected
+// blocks, however many connections share the port.
+//
+// TCP's insertConnected hashes accepted connections by appending to
+// ports[port] itself. Such blocks, not yet indexed, form a suffix of the
+// list; adoptLocked indexes them before anything reads or changes the
+// port's indexes.
 type pcbTable struct {
 	s     *Stack
 	name  string
 	mu    sync.RWMutex
 	ports map[uint16][]*inpcb // bound blocks by local port
+	wild  map[uint16][]*inpcb // unconnected bound blocks by local port, in bind order
+	conns connHash            // connected blocks by four-tuple
 }
 
 func (t *pcbTable) init(s *Stack, name string) {
 	t.s, t.name = s, name
 	t.ports = make(map[uint16][]*inpcb)
+	t.wild = make(map[uint16][]*inpcb)
+	t.conns.seed = maphash.MakeSeed()
+}
+
+// connHash is a hash table of connected blocks by four-tuple, chained
+// through inpcb.hnext, so that a connection costs the table one pointer
+// and one bucket. Its hash has a random seed per table, against chains
+// made long on purpose (FreeBSD's hashes are seeded likewise).
+type connHash struct {
+	seed    maphash.Seed
+	buckets []*inpcb // a power of two long, or empty
+	n       int      // blocks in the table
+}
+
+// connHashMin is the smallest bucket array.
+const connHashMin = 64
+
+func (h *connHash) bucket(laddr netip.Addr, lport uint16, faddr netip.Addr, fport uint16) uint64 {
+	var b [36]byte
+	l, f := laddr.As16(), faddr.As16()
+	copy(b[:16], l[:])
+	copy(b[16:32], f[:])
+	b[32], b[33], b[34], b[35] = byte(lport>>8), byte(lport), byte(fport>>8), byte(fport)
+	return maphash.Bytes(h.seed, b[:]) & uint64(len(h.buckets)-1)
+}
+
+// find returns the block with the four-tuple, or nil.
+func (h *connHash) find(laddr netip.Addr, lport uint16, faddr netip.Addr, fport uint16) *inpcb {
+	if h.n == 0 {
+		return nil
+	}
+	for p := h.buckets[h.bucket(laddr, lport, faddr, fport)]; p != nil; p = p.hnext {
+		if p.lport == lport && p.fport == fport && p.laddr == laddr && p.faddr == faddr {
+			return p
+		}
+	}
+	return nil
+}
+
+// insert adds p under its four-tuple, which no block in h has.
+func (h *connHash) insert(p *inpcb) {
+	if h.n >= len(h.buckets) {
+		h.resize(max(connHashMin, 2*len(h.buckets)))
+	}
+	i := h.bucket(p.laddr, p.lport, p.faddr, p.fport)
+	p.hnext = h.buckets[i]
+	h.buckets[i] = p
+	h.n++
+}
+
+// remove takes p out of h; it must be there.
+func (h *connHash) remove(p *inpcb) {
+	for pp := &h.buckets[h.bucket(p.laddr, p.lport, p.faddr, p.fport)]; *pp != nil; pp = &(*pp).hnext {
+		if *pp == p {
+			*pp = p.hnext
+			p.hnext = nil
+			h.n--
+			break
+		}
+	}
+	if len(h.buckets) > connHashMin && h.n < len(h.buckets)/8 {
+		h.resize(len(h.buckets) / 4)
+	}
+}
+
+// resize rehashes into n buckets.
+func (h *connHash) resize(n int) {
+	old := h.buckets
+	h.buckets = make([]*inpcb, n)
+	for _, p := range old {
+		for p != nil {
+			next := p.hnext
+			i := h.bucket(p.laddr, p.lport, p.faddr, p.fport)
+			p.hnext = h.buckets[i]
+			h.buckets[i] = p
+			p = next
+		}
+	}
+}
+
+// adoptLocked indexes the blocks appended to ports[port] outside this file
+// (see pcbTable). The caller holds mu for writing.
+func (t *pcbTable) adoptLocked(port uint16) {
+	l := t.ports[port]
+	i := len(l)
+	for i > 0 && !l[i-1].indexed {
+		i--
+	}
+	for _, p := range l[i:] {
+		t.indexLocked(p)
+	}
+}
+
+// unadoptedLocked reports whether ports[port] ends in blocks to adopt.
+// The caller holds mu.
+func (t *pcbTable) unadoptedLocked(port uint16) bool {
+	l := t.ports[port]
+	return len(l) > 0 && !l[len(l)-1].indexed
+}
+
+// indexLocked puts p, whose addresses are set, in the connection hash or
+// its port's wild list. A second block with a four-tuple in the hash
+// already is left out: lookups find the first.
+func (t *pcbTable) indexLocked(p *inpcb) {
+	p.indexed = true
+	if !p.faddr.IsValid() {
+		t.wild[p.lport] = append(t.wild[p.lport], p)
+	} else if t.conns.find(p.laddr, p.lport, p.faddr, p.fport) == nil {
+		t.conns.insert(p)
+	}
+}
+
+// unindexLocked undoes indexLocked.
+func (t *pcbTable) unindexLocked(p *inpcb) {
+	if !p.indexed {
+		return
+	}
+	p.indexed = false
+	if !p.faddr.IsValid() {
+		if l := removeFrom(t.wild[p.lport], p); len(l) == 0 {
+			delete(t.wild, p.lport)
+		} else {
+			t.wild[p.lport] = l
+		}
+	} else if t.conns.find(p.laddr, p.lport, p.faddr, p.fport) == p {
+		t.conns.remove(p)
+	}
+}
+
+// hashLocked adds a block whose addresses are set to the table. The caller
+// holds mu for writing and has adopted the port.
+func (t *pcbTable) hashLocked(p *inpcb) {
+	t.ports[p.lport] = append(t.ports[p.lport], p)
+	t.indexLocked(p)
+}
+
+// hashConnected is in_pcbinshash for a connection made by a listener: it
+// gives p the four-tuple and hashes it, or reports false when another
+// block has that four-tuple already.
+func (t *pcbTable) hashConnected(p *inpcb, laddr netip.Addr, lport uint16, faddr netip.Addr, fport uint16) bool {
+	faddr = faddr.WithZone("")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.adoptLocked(lport)
+	if t.conns.find(laddr, lport, faddr, fport) != nil {
+		return false
+	}
+	p.laddr, p.lport, p.faddr, p.fport, p.explicit = laddr, lport, faddr, fport, true
+	t.hashLocked(p)
+	return true
+}
+
+// removeFrom deletes p from l, keeping the order, without allocating.
+func removeFrom(l []*inpcb, p *inpcb) []*inpcb {
+	for i, x := range l {
+		if x == p {
+			copy(l[i:], l[i+1:])
+			l[len(l)-1] = nil
+			return l[:len(l)-1]
+		}
+	}
+	return l
 }
 
 func (t *pcbTable) attach(so *socket.Socket, v6 bool) *inpcb {
@@ -110,13 +292,13 @@ func (t *pcbTable) unhashLocked(p *inpcb) {
 	if p.lport == 0 {
 		return
 	}
+	t.adoptLocked(p.lport)
 	l := t.ports[p.lport]
-	for i, x := range l {
-		if x == p {
-			l = append(l[:i:i], l[i+1:]...)
-			break
-		}
+	n := len(l)
+	if l = removeFrom(l, p); len(l) == n {
+		return // not in the table
 	}
+	t.unindexLocked(p)
 	if len(l) == 0 {
 		delete(t.ports, p.lport)
 	} else {
@@ -268,6 +450,9 @@ func (t *pcbTable) bind(p *inpcb, laddr netip.Addr, port uint16) error {
 	if p.lport != 0 || p.laddr.IsValid() {
 		return syscall.EINVAL
 	}
+	if port != 0 {
+		t.adoptLocked(port)
+	}
 	if port == 0 {
 		var err error
 		if port, err = t.ephemeralLocked(p, laddr); err != nil {
@@ -277,7 +462,7 @@ func (t *pcbTable) bind(p *inpcb, laddr netip.Addr, port uint16) error {
 		return syscall.EADDRINUSE
 	}
 	p.laddr, p.lport, p.explicit = laddr, port, laddr.IsValid()
-	t.ports[port] = append(t.ports[port], p)
+	t.hashLocked(p)
 	return nil
 }
 
@@ -314,7 +499,7 @@ func (t *pcbTable) connect(p *inpcb, faddr netip.Addr, fport uint16) error {
 		}
 	}
 	t.mu.RLock()
-	laddr, lport := p.laddr, p.lport
+	laddr := p.laddr
 	t.mu.RUnlock()
 	if !laddr.IsValid() {
 		src, err := t.s.chooseSource(faddr, p)
@@ -323,32 +508,76 @@ func (t *pcbTable) connect(p *inpcb, faddr netip.Addr, fport uint16) error {
 		}
 		laddr = src
 	}
-	if lport == 0 {
-		if err := t.bind(p, netip.Addr{}, 0); err != nil {
-			return err
-		}
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, x := range t.ports[p.lport] {
-		if x != p && x.faddr == faddr && x.fport == fport && x.laddr == laddr {
-			return syscall.EADDRINUSE
+	if p.lport == 0 {
+		// An unbound socket: in_pcbconnect_setup's in_pcb_lport_dest.
+		port, err := t.ephemeralDestLocked(laddr, faddr, fport)
+		if err != nil {
+			return err
+		}
+		p.laddr, p.lport, p.faddr, p.fport, p.explicit = laddr, port, faddr, fport, false
+		t.hashLocked(p)
+		return nil
+	}
+	t.adoptLocked(p.lport)
+	if p.explicit {
+		laddr = p.laddr
+	}
+	if x := t.conns.find(laddr, p.lport, faddr, fport); x != nil && x != p {
+		return syscall.EADDRINUSE
+	}
+	t.unindexLocked(p)
+	p.laddr, p.faddr, p.fport = laddr, faddr, fport
+	t.indexLocked(p)
+	return nil
+}
+
+// ephemeralDestLocked is in_pcb_lport_dest: a local port for a connection
+// from laddr to faddr:fport, a random one in the ephemeral range, then the
+// next that works (RFC 6056, algorithm 1). As in FreeBSD, a port already
+// used by connections to other destinations may be shared: it must only
+// not make a four-tuple that exists, nor meet an unconnected block bound
+// to laddr or the wildcard on that port.
+func (t *pcbTable) ephemeralDestLocked(laddr, faddr netip.Addr, fport uint16) (uint16, error) {
+	first, last := t.s.Tunables.PortFirst, t.s.Tunables.PortLast
+	if first > last {
+		first, last = last, first
+	}
+	n := last - first + 1
+	start := t.s.randN(n)
+	for i := 0; i < n; i++ {
+		port := uint16(first + (start+i)%n)
+		t.adoptLocked(port)
+		if t.conns.find(laddr, port, faddr, fport) != nil {
+			continue
+		}
+		busy := false
+		for _, x := range t.wild[port] {
+			if !x.laddr.IsValid() || x.laddr == laddr {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return port, nil
 		}
 	}
-	if !p.explicit {
-		p.laddr = laddr
-	}
-	p.faddr, p.fport = faddr, fport
-	return nil
+	return 0, syscall.EADDRNOTAVAIL
 }
 
 // disconnect is in_pcbdisconnect, with udp_disconnect's reset of a local
 // address that connect chose.
 func (t *pcbTable) disconnect(p *inpcb) {
 	t.mu.Lock()
+	t.adoptLocked(p.lport)
+	t.unindexLocked(p)
 	p.faddr, p.fport = netip.Addr{}, 0
 	if !p.explicit {
 		p.laddr = netip.Addr{}
+	}
+	if p.lport != 0 {
+		t.indexLocked(p)
 	}
 	t.mu.Unlock()
 }
@@ -378,25 +607,44 @@ func (s *Stack) chooseSource(dst netip.Addr, p *inpcb) (netip.Addr, error) {
 }
 
 // lookup is in_pcblookup for an arriving unicast datagram: the connected
-// block for the four-tuple first, then the best bound one.
+// block for the four-tuple first, then the best unconnected one bound to
+// the port.
 func (t *pcbTable) lookup(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) *inpcb {
+	src, dst = src.WithZone(""), dst.WithZone("")
 	t.mu.RLock()
+	if p := t.conns.find(dst, dport, src, sport); p != nil {
+		t.mu.RUnlock()
+		return p
+	}
+	if t.unadoptedLocked(dport) {
+		// Connections to index first (see pcbTable).
+		t.mu.RUnlock()
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.adoptLocked(dport)
+		if p := t.conns.find(dst, dport, src, sport); p != nil {
+			return p
+		}
+		return t.wildLookupLocked(dst, dport)
+	}
 	defer t.mu.RUnlock()
+	return t.wildLookupLocked(dst, dport)
+}
+
+// wildLookupLocked is the wildcard half of in_pcblookup: the unconnected
+// block on dport that best matches dst (a bound address beats the
+// wildcard; a socket of the packet's own family beats a dual-stack one).
+// The caller holds mu.
+func (t *pcbTable) wildLookupLocked(dst netip.Addr, dport uint16) *inpcb {
 	var best *inpcb
 	bestScore := -1
-	for _, p := range t.ports[dport] {
+	for _, p := range t.wild[dport] {
 		if !p.family(dst) {
 			continue
 		}
 		score := 0
-		if p.faddr.IsValid() {
-			if p.faddr != src.WithZone("") || p.fport != sport {
-				continue
-			}
-			score += 2
-		}
 		if p.laddr.IsValid() {
-			if p.laddr != dst.WithZone("") {
+			if p.laddr != dst {
 				continue
 			}
 			score++
