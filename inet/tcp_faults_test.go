@@ -26,10 +26,12 @@ func wirePair(t *testing.T, seed uint64, f link.Faults) (a, b *host, w *link.Wir
 // faultySize is the size of each transfer in TestTCPFaultyWires: 64 MiB.
 // Under the race detector, which makes a transfer about fifteen times
 // slower, only seed 1 of each fault moves the full 64 MiB and the other
-// seeds move 4 MiB, so that the package stays within CI's time; CI runs
-// the full sizes for every seed in a separate invocation without -race
-// (see the proposal in .ci/run's history, or run
-// go test -run TestTCPFaultyWires ./inet/).
+// seeds move 4 MiB, so that the package stays within CI's time. The full
+// sizes for every seed take about 30 s without the race detector:
+//
+//	go test -count=1 -run TestTCPFaultyWires ./inet/
+//
+// which CI is to run beside its -race run.
 func faultySize(seed uint64) int {
 	if raceEnabled && seed != 1 {
 		return 4 << 20
