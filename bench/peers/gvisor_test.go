@@ -27,10 +27,14 @@ var (
 // gvisorNet is one gVisor stack (a == b, loopback) or two joined by a link
 // (a sends, b receives).
 type gvisorNet struct {
-	a, b *stack.Stack
+	a, b    *stack.Stack
+	closers []func() // run first by close (the link)
 }
 
 func (g *gvisorNet) close() {
+	for _, c := range g.closers {
+		c()
+	}
 	for _, s := range []*stack.Stack{g.a, g.b} {
 		if s == nil {
 			continue
