@@ -1084,6 +1084,9 @@ func TestTCPZeroWindowProbes(t *testing.T) {
 		ck.mu.Unlock()
 		h.sent()
 		h.send(tseg{flags: fACK, seq: h.snd, ack: h.rcv, win: 65535})
+		// A timer's goroutine may be draining the input queue, taking
+		// the segment after its own: wait until the bubble is idle.
+		synctest.Wait()
 		got := make([]byte, 0, len(data))
 		next := h.rcv
 		for _, g := range h.sent() {
