@@ -354,6 +354,7 @@ type tcpcb struct {
 	rfbufTs                       time.Time // receive autosizing: start of the measured round trip
 	rfbufCnt                      int       // bytes received in it
 	twExpire                      time.Time // TIME_WAIT ends (a restart moves it)
+	now                           time.Time // the clock read in this locked section (clock)
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)
@@ -429,7 +430,7 @@ func (u *tcpProto) Detach(so *socket.Socket) {
 	if tp == nil {
 		return
 	}
-	tp.mu.Lock()
+	tp.lock()
 	tp.flags |= tfDetached
 	if tp.state != tcpsClosed && tp.state != tcpsListen && tp.state != tcpsTimeWait {
 		so.Snd.Lock()
@@ -512,7 +513,7 @@ func (u *tcpProto) Listen(so *socket.Socket, backlog int) error {
 			return err
 		}
 	}
-	tp.mu.Lock()
+	tp.lock()
 	defer tp.mu.Unlock()
 	if tp.state != tcpsClosed && tp.state != tcpsListen {
 		return syscall.EINVAL
@@ -538,7 +539,7 @@ func (u *tcpProto) Connect(so *socket.Socket, nam socket.Sockaddr) error {
 	if a.IsMulticast() || a.Is4() && u.s.isBroadcast4(a, nil) {
 		return syscall.EAFNOSUPPORT
 	}
-	tp.mu.Lock()
+	tp.lock()
 	if tp.state != tcpsClosed {
 		tp.mu.Unlock()
 		return syscall.EISCONN
@@ -547,7 +548,7 @@ func (u *tcpProto) Connect(so *socket.Socket, nam socket.Sockaddr) error {
 	if err := u.s.tcp.pcbs.connect(tp.inp, a, port); err != nil {
 		return err
 	}
-	tp.mu.Lock()
+	tp.lock()
 	if tp.state != tcpsClosed {
 		tp.mu.Unlock()
 		return syscall.EISCONN
@@ -605,7 +606,7 @@ func (u *tcpProto) Disconnect(so *socket.Socket) error {
 			linger0 = true
 		}
 	}
-	tp.mu.Lock()
+	tp.lock()
 	switch {
 	case tp.state < tcpsEstablished:
 		tp.close()
@@ -651,7 +652,7 @@ func (tp *tcpcb) usrclosed() {
 func (u *tcpProto) Shutdown(so *socket.Socket) error {
 	tp := tcpcbOf(so)
 	so.Cantsendmore()
-	tp.mu.Lock()
+	tp.lock()
 	tp.usrclosed()
 	if tp.state != tcpsClosed {
 		tp.output()
@@ -663,7 +664,7 @@ func (u *tcpProto) Shutdown(so *socket.Socket) error {
 // Rcvd is tcp_usr_rcvd: the reader made room; maybe a window update.
 func (u *tcpProto) Rcvd(so *socket.Socket, flags int) error {
 	tp := tcpcbOf(so)
-	tp.mu.Lock()
+	tp.lock()
 	if tp.state >= tcpsEstablished && tp.state != tcpsTimeWait {
 		// The reader caught up: a delayed ACK goes now with the window
 		// it opened, so that a sender held by Nagle need not wait for
@@ -684,7 +685,7 @@ func (u *tcpProto) Send(so *socket.Socket, flags int, m *mbuf.Mbuf, addr socket.
 	u.s.vnet.DisposeControl(control)
 	tp := tcpcbOf(so)
 	if addr != nil {
-		tp.mu.Lock()
+		tp.lock()
 		st := tp.state
 		tp.mu.Unlock()
 		if st != tcpsClosed {
@@ -696,7 +697,7 @@ func (u *tcpProto) Send(so *socket.Socket, flags int, m *mbuf.Mbuf, addr socket.
 			return err
 		}
 	}
-	tp.mu.Lock()
+	tp.lock()
 	if tp.state == tcpsClosed || tp.state == tcpsListen {
 		tp.mu.Unlock()
 		mbuf.FreeChain(m)
@@ -738,7 +739,7 @@ const (
 // is kept inline (EINVAL), or has not arrived (EWOULDBLOCK).
 func (u *tcpProto) Rcvoob(so *socket.Socket, flags int) (*mbuf.Mbuf, error) {
 	tp := tcpcbOf(so)
-	tp.mu.Lock()
+	tp.lock()
 	defer tp.mu.Unlock()
 	if so.Options()&socket.SO_OOBINLINE != 0 || tp.oobflags&tcpoobHadData != 0 {
 		return nil, syscall.EINVAL
@@ -756,7 +757,7 @@ func (u *tcpProto) Rcvoob(so *socket.Socket, flags int) (*mbuf.Mbuf, error) {
 // Abort is tcp_usr_abort: drop a connection from a listen queue.
 func (u *tcpProto) Abort(so *socket.Socket) {
 	tp := tcpcbOf(so)
-	tp.mu.Lock()
+	tp.lock()
 	if tp.state != tcpsClosed {
 		tp.drop(syscall.ECONNABORTED)
 	}
@@ -767,7 +768,7 @@ func (u *tcpProto) Abort(so *socket.Socket) {
 // yet disconnecting is disconnected; one still connecting is dropped.
 func (u *tcpProto) Close(so *socket.Socket) {
 	tp := tcpcbOf(so)
-	tp.mu.Lock()
+	tp.lock()
 	switch {
 	case tp.state == tcpsListen:
 		tp.state = tcpsClosed
@@ -810,7 +811,7 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 	tp := tcpcbOf(so)
 	if sopt.Level == socket.SOL_SOCKET {
 		if sopt.Name == socket.SO_KEEPALIVE {
-			tp.mu.Lock()
+			tp.lock()
 			if tp.state >= tcpsEstablished && tp.state < tcpsTimeWait {
 				tp.keepArm()
 			}
@@ -830,7 +831,7 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 			if i := strings.IndexByte(name, 0); i >= 0 {
 				name = name[:i]
 			}
-			tp.mu.Lock()
+			tp.lock()
 			defer tp.mu.Unlock()
 			switch name {
 			case "rack":
@@ -855,7 +856,7 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 			if cc == nil {
 				return syscall.ESRCH
 			}
-			tp.mu.Lock()
+			tp.lock()
 			if tp.cc == nil || tp.cc.name() != name {
 				tp.cc = cc
 				if tp.state >= tcpsEstablished {
@@ -869,7 +870,7 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 		if err != nil {
 			return err
 		}
-		tp.mu.Lock()
+		tp.lock()
 		defer tp.unlockAndSend()
 		dur := func(d *time.Duration) error {
 			if v <= 0 || v > 1<<30/1000 {
@@ -921,7 +922,7 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 		}
 		return nil
 	}
-	tp.mu.Lock()
+	tp.lock()
 	var v int
 	switch sopt.Name {
 	case TCP_NODELAY:
@@ -1056,12 +1057,29 @@ func (tp *tcpcb) drop(errno syscall.Errno) {
 	tp.close()
 }
 
+// lock takes the block's lock; the section that follows reads the clock
+// once (clock).
+func (tp *tcpcb) lock() {
+	tp.mu.Lock()
+	tp.now = time.Time{}
+}
+
+// clock is the time, read once per locked section: processing a segment
+// or a timer stamps, measures and arms everything from one reading (the
+// clock is the most expensive thing on the per-packet path otherwise).
+func (tp *tcpcb) clock() time.Time {
+	if tp.now.IsZero() {
+		tp.now = time.Now()
+	}
+	return tp.now
+}
+
 // timerSet arms timer i to fire after d, creating it the first time.
 // A timer that would fire before the new deadline is left alone: it
 // re-arms itself for the rest when it fires, so that pushing a deadline
 // back (the retransmission timer on every ACK) costs no timer reset.
 func (tp *tcpcb) timerSet(i int, d time.Duration) {
-	dl := time.Now().Add(d)
+	dl := tp.clock().Add(d)
 	tp.tdl[i] = dl
 	if tp.timers[i] == nil {
 		tp.tfire[i] = dl
@@ -1091,13 +1109,13 @@ func (tp *tcpcb) timerActive(i int) bool { return !tp.tdl[i].IsZero() }
 // timeout runs timer i's handler (tcp_timer_*), unless the timer was
 // stopped or moved since it fired.
 func (tp *tcpcb) timeout(i int) {
-	tp.mu.Lock()
+	tp.lock()
 	tp.tfire[i] = time.Time{}
 	if tp.tdl[i].IsZero() || tp.flags&tfFreed != 0 {
 		tp.mu.Unlock()
 		return
 	}
-	if left := time.Until(tp.tdl[i]); left > 0 {
+	if left := tp.tdl[i].Sub(tp.clock()); left > 0 {
 		// Fired early: the deadline moved back since it was armed.
 		tp.tfire[i] = tp.tdl[i]
 		tp.timers[i].Reset(left)
@@ -1117,7 +1135,7 @@ func (tp *tcpcb) timeout(i int) {
 		tp.rexmtTimeout()
 	case ttPersist:
 		st.PersistTimeo.Add(1)
-		if tp.rxtshift >= tp.s.tcp.tun.RexmtShiftMax && time.Since(tp.rcvtime) >= tp.s.tcp.tun.RexmtMax {
+		if tp.rxtshift >= tp.s.tcp.tun.RexmtShiftMax && tp.clock().Sub(tp.rcvtime) >= tp.s.tcp.tun.RexmtMax {
 			tp.drop(syscall.ETIMEDOUT)
 			break
 		}
@@ -1263,7 +1281,7 @@ func (tp *tcpcb) keepTimeout() {
 	if tp.flags&tfDetached != 0 || tp.so.Options()&socket.SO_KEEPALIVE == 0 || tp.state > tcpsCloseWait {
 		return
 	}
-	idle := time.Since(tp.rcvtime)
+	idle := tp.clock().Sub(tp.rcvtime)
 	if idle < tp.keepIdle {
 		tp.timerSet(ttKeep, tp.keepIdle-idle)
 		return

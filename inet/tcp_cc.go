@@ -113,7 +113,7 @@ func (c *ccCubic) ackReceived(tp *tcpcb, acked uint32) {
 		renoGrow(tp, acked) // slow start, as Reno (4.10)
 		return
 	}
-	now := time.Now()
+	now := tp.clock()
 	cwnd := float64(tp.cwnd) / mss
 	if c.epochStart.IsZero() {
 		c.epochStart = now

@@ -124,7 +124,7 @@ func (s *Stack) tcpInputOne(ifa *Iface, m *mbuf.Mbuf, off int, v6 bool) {
 		s.tcpDropWithReset(in)
 		return
 	}
-	tp.mu.Lock()
+	tp.lock()
 	if tp.state == tcpsListen {
 		tp.mu.Unlock()
 		s.tcpListenInput(tp, in)
@@ -165,7 +165,7 @@ func (s *Stack) tcpInputRedo(ifa *Iface, in *tcpIn) {
 		lp = tcpcbOf(p.so)
 	}
 	if lp != nil {
-		lp.mu.Lock()
+		lp.lock()
 		if lp.state == tcpsListen {
 			lp.mu.Unlock()
 			s.tcpListenInput(lp, in)
@@ -280,7 +280,7 @@ func (tp *tcpcb) established() {
 // prevention, net.inet.tcp.ack_war_cnt), which also stops two stacks that
 // disagree from trading ACKs forever.
 func (tp *tcpcb) challengeAck() {
-	if now := time.Now(); now.Sub(tp.ackWarStart) >= time.Second {
+	if now := tp.clock(); now.Sub(tp.ackWarStart) >= time.Second {
 		tp.ackWarStart, tp.ackWarCnt = now, 0
 	}
 	if tp.ackWarCnt >= 5 {
@@ -323,7 +323,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 	if thflags&tcpSyn == 0 {
 		tiwin <<= tp.sndScale
 	}
-	tp.rcvtime = time.Now()
+	tp.rcvtime = tp.clock()
 	tp.keepProbes = 0
 
 	if tp.state == tcpsSynSent {
@@ -355,7 +355,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		}
 		if in.ts && tp.flags&tfReqTstmp != 0 {
 			tp.flags |= tfRcvdTstmp
-			tp.tsRecent, tp.tsRecentAge = in.tsVal, time.Now()
+			tp.tsRecent, tp.tsRecentAge = in.tsVal, tp.clock()
 		} else {
 			tp.flags &^= tfReqTstmp
 		}
@@ -370,7 +370,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 				tp.sndNxt = tp.sndUna
 			}
 			if !tp.rtttime.IsZero() {
-				tp.rttUpdate(time.Since(tp.rtttime))
+				tp.rttUpdate(tp.clock().Sub(tp.rtttime))
 				tp.rtttime = time.Time{}
 			}
 			tp.timerStop(ttRexmt)
@@ -427,7 +427,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 	// duplicate; it is dropped and acknowledged. TS.Recent older than 24
 	// days is stale and no longer used.
 	if in.ts && tp.useTS() && tp.tsRecent != 0 && int32(in.tsVal-tp.tsRecent) < 0 {
-		if time.Since(tp.tsRecentAge) > 24*24*time.Hour {
+		if tp.clock().Sub(tp.tsRecentAge) > 24*24*time.Hour {
 			tp.tsRecent = 0
 		} else {
 			st.PAWSDrop.Add(1)
@@ -440,7 +440,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 	// TS.Recent follows the segment that covers the last ACK sent (RFC
 	// 7323 4.3).
 	if in.ts && tp.useTS() && seq.leq(tp.lastAckSent) {
-		tp.tsRecent, tp.tsRecentAge = in.tsVal, time.Now()
+		tp.tsRecent, tp.tsRecentAge = in.tsVal, tp.clock()
 	}
 
 	// Trim what was received already.
@@ -511,7 +511,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		tp.maxSndWnd = tiwin
 		tp.sndWl1, tp.sndWl2 = seq, ack
 		if !tp.rtttime.IsZero() {
-			tp.rttUpdate(time.Since(tp.rtttime))
+			tp.rttUpdate(tp.clock().Sub(tp.rtttime))
 			tp.rtttime = time.Time{}
 		} else if in.ts && tp.useTS() && in.tsEcr != 0 && int32(tp.tsNow()-in.tsEcr) >= 0 {
 			tp.rttUpdate(time.Duration(tp.tsNow()-in.tsEcr) * time.Millisecond)
@@ -590,7 +590,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 			tp.rttUpdate(time.Duration(tp.tsNow()-in.tsEcr) * time.Millisecond)
 			tp.rtttime = time.Time{}
 		} else if !tp.rtttime.IsZero() && ack.gt(tp.rtseq) {
-			tp.rttUpdate(time.Since(tp.rtttime))
+			tp.rttUpdate(tp.clock().Sub(tp.rtttime))
 			tp.rtttime = time.Time{}
 		}
 		if ack == tp.sndMax {
@@ -927,7 +927,7 @@ func (s *Stack) tcpCtlinput(laddr, faddr netip.Addr, quote []byte, errno syscall
 	if tp == nil {
 		return
 	}
-	tp.mu.Lock()
+	tp.lock()
 	if tp.state == tcpsListen || tp.state == tcpsClosed || seq.lt(tp.sndUna) || seq.geq(tp.sndMax) {
 		tp.mu.Unlock()
 		return

@@ -265,7 +265,7 @@ func (tp *tcpcb) outputOne() bool {
 	if n > 0 || fin {
 		startSeq := tp.sndNxt
 		if n > 0 && tp.sackOK() {
-			tp.smSent(startSeq, startSeq+seqnum(n), time.Now())
+			tp.smSent(startSeq, startSeq+seqnum(n), tp.clock())
 		}
 		tp.sndNxt += seqnum(n)
 		if fin {
@@ -275,7 +275,7 @@ func (tp *tcpcb) outputOne() bool {
 		if tp.sndNxt.gt(tp.sndMax) {
 			tp.sndMax = tp.sndNxt
 			if tp.rtttime.IsZero() {
-				tp.rtttime = time.Now()
+				tp.rtttime = tp.clock()
 				tp.rtseq = startSeq
 				st.SegsTimed.Add(1)
 			}
@@ -339,7 +339,7 @@ func (tp *tcpcb) sendRange(start, end seqnum) {
 		flags |= tcpPsh
 	}
 	tp.sendSeg(start, flags, tp.sndCopy(off, n), n, tp.recwin())
-	tp.smSent(start, start+seqnum(n), time.Now())
+	tp.smSent(start, start+seqnum(n), tp.clock())
 	tp.rtttime = time.Time{} // Karn
 	if !tp.timerActive(ttRexmt) {
 		tp.timerSet(ttRexmt, tp.rxtcur)
@@ -439,7 +439,7 @@ func (tp *tcpcb) sendSyn() {
 	tp.sndNxt = tp.iss + 1
 	if tp.sndMax.lt(tp.sndNxt) {
 		tp.sndMax = tp.sndNxt
-		tp.rtttime = time.Now()
+		tp.rtttime = tp.clock()
 		tp.rtseq = tp.iss
 	}
 	if !tp.timerActive(ttRexmt) {
@@ -519,7 +519,7 @@ func (tp *tcpcb) segSize() int {
 
 // tsNow is our timestamp clock: milliseconds, offset per connection.
 func (tp *tcpcb) tsNow() uint32 {
-	return uint32(time.Now().UnixMilli()) + tp.tsOffset
+	return uint32(tp.clock().UnixMilli()) + tp.tsOffset
 }
 
 // tsOption writes NOP, NOP, Timestamps (TSval, TSecr) into b[:12].

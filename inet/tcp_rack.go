@@ -47,7 +47,7 @@ func (tp *tcpcb) rackOn() bool {
 // ending at end was delivered (ACKed or SACKed).
 func (tp *tcpcb) rackUpdate(xmit time.Time, end seqnum, rexmit bool) {
 	r := &tp.sm.rack
-	rtt := time.Since(xmit)
+	rtt := tp.clock().Sub(xmit)
 	if rexmit && (r.minRTT == 0 || rtt < r.minRTT) {
 		// The ACK may be for the original: the sample is ambiguous.
 		return
@@ -102,7 +102,7 @@ func (tp *tcpcb) rackDetectLoss() bool {
 	if r.xmit.IsZero() {
 		return false
 	}
-	now := time.Now()
+	now := tp.clock()
 	reo := tp.rackReoWnd()
 	var wait time.Duration
 	lost := false
@@ -169,7 +169,7 @@ func (tp *tcpcb) tlpArm() {
 		pto += 2 * time.Millisecond
 	}
 	if tp.timerActive(ttRexmt) {
-		if left := time.Until(tp.tdl[ttRexmt]); left < pto {
+		if left := tp.tdl[ttRexmt].Sub(tp.clock()); left < pto {
 			return // the RTO comes first
 		}
 	}

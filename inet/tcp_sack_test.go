@@ -226,9 +226,11 @@ func TestCubicWindow(t *testing.T) {
 			if atK == 0 && tm >= time.Duration(k*float64(time.Second)) {
 				atK = tp.cwnd
 			}
+			tp.lock()
 			for acked := uint32(0); acked < tp.cwnd; acked += mss {
 				c.ackReceived(tp, mss)
 			}
+			tp.mu.Unlock()
 			time.Sleep(100 * time.Millisecond)
 		}
 		t.Logf("K = %.2fs, cwnd at K %d segments, at 2K %d", k, atK/mss, tp.cwnd/mss)

@@ -360,7 +360,7 @@ func (s *Stack) scExpand(lp *tcpcb, k scKey, e *scEntry, in *tcpIn) {
 		return
 	}
 	tp := tcpcbOf(child)
-	lp.mu.Lock()
+	lp.lock()
 	inherit := lp.flags & (tfNoDelay | tfNoPush | tfRack)
 	ki, kd, kn, kc, um := lp.keepIdle, lp.keepIntvl, lp.keepInit, lp.keepCnt, lp.userMSS
 	var cc ccAlgo
@@ -374,7 +374,7 @@ func (s *Stack) scExpand(lp *tcpcb, k scKey, e *scEntry, in *tcpIn) {
 	tp.inp.mu.Lock()
 	tp.inp.opts.ttl, tp.inp.opts.tos, tp.inp.opts.v6only = lopts.ttl, lopts.tos, lopts.v6only
 	tp.inp.mu.Unlock()
-	tp.mu.Lock()
+	tp.lock()
 	tp.flags = tp.flags&^tfRack | inherit
 	tp.keepIdle, tp.keepIntvl, tp.keepInit, tp.keepCnt, tp.userMSS = ki, kd, kn, kc, um
 	tp.cc = cc
@@ -404,7 +404,7 @@ func (s *Stack) scExpand(lp *tcpcb, k scKey, e *scEntry, in *tcpIn) {
 	}
 	if e.ts {
 		tp.flags |= tfRcvdTstmp | tfReqTstmp
-		tp.tsRecent, tp.tsRecentAge = e.tsRecent, time.Now()
+		tp.tsRecent, tp.tsRecentAge = e.tsRecent, tp.clock()
 		tp.tsOffset = s.scTSOffset(k)
 	}
 	if e.sack {
@@ -413,7 +413,7 @@ func (s *Stack) scExpand(lp *tcpcb, k scKey, e *scEntry, in *tcpIn) {
 	if e.rexmits == 0 && !e.sent.IsZero() {
 		tp.rtttime, tp.rtseq = e.sent, e.iss // Karn: only an unrepeated SYN-ACK
 	}
-	tp.rcvtime = time.Now()
+	tp.rcvtime = tp.clock()
 	reset := tp.doSegment(in)
 	embryonic := tp.state < tcpsEstablished
 	tp.unlockAndSend()

@@ -28,7 +28,7 @@ type twEntry struct {
 // from now. Called with tp.mu held.
 func (tp *tcpcb) twStart() {
 	s := tp.s
-	at := time.Now().Add(2 * s.tcp.tun.MSL)
+	at := tp.clock().Add(2 * s.tcp.tun.MSL)
 	tp.twExpire = at
 	t := &s.tcp
 	t.twmu.Lock()
@@ -70,7 +70,7 @@ func (s *Stack) twTimer() {
 		}
 		t.twmu.Unlock()
 		tp := e.tp
-		tp.mu.Lock()
+		tp.lock()
 		// A restarted wait has a later expiry and a later place in the
 		// queue; a closed block is gone already.
 		if tp.state == tcpsTimeWait && tp.flags&tfFreed == 0 && !tp.twExpire.After(e.at) {
@@ -107,7 +107,7 @@ func (tp *tcpcb) twInput(in *tcpIn) bool {
 	}
 	// A retransmitted FIN restarts the wait.
 	if flags&tcpFin != 0 && in.seq+seqnum(in.tlen)+1 == tp.rcvNxt {
-		tp.twExpire = time.Now().Add(2 * tp.s.tcp.tun.MSL)
+		tp.twExpire = tp.clock().Add(2 * tp.s.tcp.tun.MSL)
 		tp.twRequeue()
 	}
 	if flags != tcpAck || in.tlen != 0 || in.seq != tp.rcvNxt || in.ack != tp.sndNxt {
