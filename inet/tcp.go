@@ -453,7 +453,7 @@ func (tp *tcpcb) freeLocked() {
 	}
 	tp.flags |= tfFreed
 	for i := range tp.timers {
-		tp.timerStop(i)
+		tp.timerKill(i)
 	}
 	tp.s.tcp.pcbs.detach(tp.inp)
 	mbuf.FreeChain(tp.orphan)
@@ -1021,7 +1021,7 @@ func (tp *tcpcb) close() {
 	tp.state = tcpsClosed
 	tp.s.Stats.TCP.Closed.Add(1)
 	for i := range tp.timers {
-		tp.timerStop(i)
+		tp.timerKill(i)
 	}
 	tp.reass.free()
 	tp.reass = nil
@@ -1093,10 +1093,16 @@ func (tp *tcpcb) timerSet(i int, d time.Duration) {
 	tp.timers[i].Reset(d)
 }
 
+// timerStop stops timer i lazily: the deadline goes, the runtime timer
+// stays armed and does nothing when it fires, so that a timer stopped and
+// set again on every segment (the delayed ACK, the retransmission timer)
+// costs no runtime timer change. timerKill really stops it.
 func (tp *tcpcb) timerStop(i int) {
-	if tp.tdl[i].IsZero() {
-		return
-	}
+	tp.tdl[i] = time.Time{}
+}
+
+// timerKill stops timer i for good, for a block that is closing.
+func (tp *tcpcb) timerKill(i int) {
 	tp.tdl[i] = time.Time{}
 	if tp.timers[i] != nil && !tp.tfire[i].IsZero() {
 		tp.timers[i].Stop()

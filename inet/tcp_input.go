@@ -296,7 +296,7 @@ func (tp *tcpcb) challengeAck() {
 func (tp *tcpcb) enterTimeWait() {
 	tp.state = tcpsTimeWait
 	for i := range tp.timers {
-		tp.timerStop(i)
+		tp.timerKill(i)
 		tp.timers[i] = nil
 	}
 	tp.reass.free()
