@@ -2,11 +2,14 @@ package inet
 
 import (
 	"encoding/binary"
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"weak"
 
 	"github.com/bsdnet/bsdnet/header"
 	"github.com/bsdnet/bsdnet/link"
@@ -197,7 +200,8 @@ type nbrEntry struct {
 	hold   []heldPacket
 	tries  int
 	expire time.Time
-	timer  *time.Timer
+	timer  *time.Timer // retransmits requests while resolving
+	age    *time.Timer // takes a reachable entry off the fast path at expire
 }
 
 type heldPacket struct {
@@ -206,16 +210,72 @@ type heldPacket struct {
 }
 
 // nbrCache is ARP's table (v6 false) or the ND neighbor cache (v6 true).
+//
+// Locking: mu guards entries and everything in them. fast is read without
+// it: it maps each reachable entry whose time has not run out to its
+// hardware address, and is replaced whole, under mu, when that set
+// changes. An entry's age timer takes it out of fast when it expires, as
+// FreeBSD's llentry callout does; the next resolve then finds it under
+// the lock, marks it stale and revalidates it.
 type nbrCache struct {
 	s       *Stack
 	v6      bool
 	mu      sync.Mutex
 	entries map[nbrKey]*nbrEntry
+	fast    atomic.Pointer[map[nbrKey]net.HardwareAddr]
 }
 
 func (c *nbrCache) init(s *Stack, v6 bool) {
 	c.s, c.v6 = s, v6
 	c.entries = make(map[nbrKey]*nbrEntry)
+	c.fast.Store(&map[nbrKey]net.HardwareAddr{})
+}
+
+// publishLocked puts k, reachable at mac, on the fast path.
+func (c *nbrCache) publishLocked(k nbrKey, mac net.HardwareAddr) {
+	old := *c.fast.Load()
+	if cur, ok := old[k]; ok && equalMAC(cur, mac) {
+		return
+	}
+	m := make(map[nbrKey]net.HardwareAddr, len(old)+1)
+	maps.Copy(m, old)
+	m[k] = mac
+	c.fast.Store(&m)
+}
+
+// unpublishLocked takes k off the fast path.
+func (c *nbrCache) unpublishLocked(k nbrKey) {
+	old := *c.fast.Load()
+	if _, ok := old[k]; !ok {
+		return
+	}
+	m := maps.Clone(old)
+	delete(m, k)
+	c.fast.Store(&m)
+}
+
+// armAgeLocked starts or restarts e's age timer for d. The timer holds the
+// cache weakly, so that it does not keep a closed stack alive.
+func (c *nbrCache) armAgeLocked(k nbrKey, e *nbrEntry, d time.Duration) {
+	if e.age != nil {
+		e.age.Reset(d)
+		return
+	}
+	wc := weak.Make(c)
+	e.age = time.AfterFunc(d, func() {
+		if c := wc.Value(); c != nil {
+			c.aged(k, e)
+		}
+	})
+}
+
+// aged takes an entry whose time ran out off the fast path.
+func (c *nbrCache) aged(k nbrKey, e *nbrEntry) {
+	c.mu.Lock()
+	if c.entries[k] == e && e.state == nbrReachable && !time.Now().Before(e.expire) {
+		c.unpublishLocked(k)
+	}
+	c.mu.Unlock()
 }
 
 func (c *nbrCache) stats() *ARPStats {
@@ -231,6 +291,9 @@ func (c *nbrCache) stats() *ARPStats {
 // resolution failed, EHOSTDOWN for a while.
 func (c *nbrCache) resolve(ifa *Iface, a netip.Addr, m *mbuf.Mbuf, typ uint16) (net.HardwareAddr, error) {
 	k := nbrKey{ifa.ifp.Index(), a.WithZone("")}
+	if mac, ok := (*c.fast.Load())[k]; ok {
+		return mac, nil
+	}
 	now := time.Now()
 	c.mu.Lock()
 	e := c.entries[k]
@@ -239,6 +302,7 @@ func (c *nbrCache) resolve(ifa *Iface, a netip.Addr, m *mbuf.Mbuf, typ uint16) (
 		case nbrReachable, nbrStale:
 			mac := e.mac
 			if now.After(e.expire) && e.state == nbrReachable {
+				c.unpublishLocked(k)
 				e.state = nbrStale
 				e.tries = 0
 				c.armLocked(ifa, k, e)
@@ -344,6 +408,8 @@ func (c *nbrCache) update(ifa *Iface, a netip.Addr, mac net.HardwareAddr, create
 		e.timer.Stop()
 		e.timer = nil
 	}
+	c.publishLocked(k, e.mac)
+	c.armAgeLocked(k, e, age)
 	held := e.hold
 	e.hold = nil
 	mac = e.mac

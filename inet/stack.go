@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -292,7 +293,6 @@ func (s *Stack) AddAddress(ifp *link.Ifnet, p netip.Prefix) error {
 		}
 	}
 	ifa.addrs = append(ifa.addrs, p)
-	s.resnapLocked()
 	rt := s.table(p.Addr())
 	rt.add(&route{dst: p.Masked(), ifa: ifa, connected: true})
 	if ifa != s.lo && ifa.ifp.Type() != link.Null {
@@ -300,6 +300,7 @@ func (s *Stack) AddAddress(ifp *link.Ifnet, p netip.Prefix) error {
 		// host route does.
 		rt.add(&route{dst: netip.PrefixFrom(p.Addr(), p.Addr().BitLen()), ifa: s.loLocked(), local: true})
 	}
+	s.resnapLocked()
 	s.mu.Unlock()
 	if p.Addr().Is6() {
 		s.joinGroup(ifa, solicitedNode(p.Addr()))
@@ -325,10 +326,10 @@ func (s *Stack) DeleteAddress(ifp *link.Ifnet, a netip.Addr) error {
 	for i, p := range ifa.addrs {
 		if p.Addr() == a {
 			ifa.addrs = append(ifa.addrs[:i:i], ifa.addrs[i+1:]...)
-			s.resnapLocked()
 			rt := s.table(a)
 			rt.del(p.Masked(), ifa)
 			rt.del(netip.PrefixFrom(a, a.BitLen()), s.loLocked())
+			s.resnapLocked()
 			return nil
 		}
 	}
@@ -352,17 +353,24 @@ func (s *Stack) isLocal(a netip.Addr) (*Iface, bool) {
 	return s.isLocalLocked(a)
 }
 
-// addrSnapshot is a read-only view of the stack's addresses, replaced
-// whole when they change, so that the per-packet checks (is this ours, is
-// it a broadcast) take no lock.
+// addrSnapshot is a read-only view of the stack's addresses and routes,
+// replaced whole when they change, so that the per-packet checks (is this
+// ours, is it a broadcast) and route lookups take no lock.
 type addrSnapshot struct {
-	local map[netip.Addr]*Iface
-	bcast map[*Iface][]netip.Addr // directed broadcasts of each interface
+	local            map[netip.Addr]*Iface
+	bcast            map[*Iface][]netip.Addr // directed broadcasts of each interface
+	routes4, routes6 *rtable                 // copies of the routing tables
 }
 
 // resnapLocked rebuilds the address snapshot; s.mu is held for writing.
+// Every change to the addresses or the routes calls it.
 func (s *Stack) resnapLocked() {
-	snap := &addrSnapshot{local: make(map[netip.Addr]*Iface), bcast: make(map[*Iface][]netip.Addr)}
+	snap := &addrSnapshot{
+		local:   make(map[netip.Addr]*Iface),
+		bcast:   make(map[*Iface][]netip.Addr),
+		routes4: s.routes4.clone(),
+		routes6: s.routes6.clone(),
+	}
 	for _, x := range s.ifs {
 		for _, p := range x.addrs {
 			if _, dup := snap.local[p.Addr()]; !dup {
@@ -492,6 +500,19 @@ func (t *rtable) del(dst netip.Prefix, ifa *Iface) bool {
 	return false
 }
 
+// clone returns a copy of t that later changes to t leave alone.
+func (t *rtable) clone() *rtable {
+	c := &rtable{lens: slices.Clone(t.lens), byLen: make(map[int]map[netip.Prefix][]*route, len(t.byLen))}
+	for n, m := range t.byLen {
+		cm := make(map[netip.Prefix][]*route, len(m))
+		for p, rs := range m {
+			cm[p] = slices.Clone(rs)
+		}
+		c.byLen[n] = cm
+	}
+	return c
+}
+
 func (t *rtable) lookup(a netip.Addr) *route {
 	for _, n := range t.lens {
 		p, err := a.Prefix(n)
@@ -541,6 +562,7 @@ func (s *Stack) AddRoute(dst netip.Prefix, gw netip.Addr, ifp *link.Ifnet) error
 		return syscall.EINVAL
 	}
 	s.table(dst.Addr()).add(&route{dst: dst, gw: gw, ifa: ifa})
+	s.resnapLocked()
 	return nil
 }
 
@@ -551,6 +573,7 @@ func (s *Stack) DeleteRoute(dst netip.Prefix) error {
 	if !s.table(dst.Addr()).del(dst.Masked(), nil) {
 		return syscall.ESRCH
 	}
+	s.resnapLocked()
 	return nil
 }
 
@@ -599,6 +622,13 @@ func (s *Stack) Routes() []Route {
 
 // lookupRoute finds the route to dst and the next hop on its link.
 func (s *Stack) lookupRoute(dst netip.Addr) (r *route, nexthop netip.Addr) {
+	if snap := s.addrSnap.Load(); snap != nil && dst.Zone() == "" {
+		t := snap.routes4
+		if !dst.Is4() {
+			t = snap.routes6
+		}
+		return t.lookup(dst).nexthop(dst)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if z := dst.Zone(); z != "" && dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() && z != "" {
@@ -610,7 +640,12 @@ func (s *Stack) lookupRoute(dst netip.Addr) (r *route, nexthop netip.Addr) {
 		}
 		return &route{dst: netip.PrefixFrom(dst.WithZone(""), 128), ifa: s.ifs[idx-1], connected: true}, dst.WithZone("")
 	}
-	r = s.table(dst).lookup(dst)
+	return s.table(dst).lookup(dst).nexthop(dst)
+}
+
+// nexthop returns r and the next hop toward dst by it: its gateway, or dst
+// itself on a connected route. A nil r gives nil and no address.
+func (r *route) nexthop(dst netip.Addr) (*route, netip.Addr) {
 	if r == nil {
 		return nil, netip.Addr{}
 	}

@@ -376,7 +376,13 @@ func (p *pipe) send(m *mbuf.Mbuf) error {
 		return nil
 	}
 	f := &p.f
-	now := time.Now()
+	// Without delay, rate or late reordering, and with nothing scheduled,
+	// every frame is due the moment it is sent: the clock is not read.
+	timed := f.Bandwidth > 0 || f.Delay > 0 || f.Jitter > 0 || f.ReorderDelay > 0 || len(p.q) > 0 || p.running
+	var now time.Time
+	if timed {
+		now = time.Now()
+	}
 
 	// The sender's queue and the link's rate.
 	start := now
@@ -476,11 +482,13 @@ func (p *pipe) send(m *mbuf.Mbuf) error {
 		p.mu.Unlock()
 		return nil
 	}
-	if at.Before(p.lastAt) {
-		at = p.lastAt
+	if timed {
+		if at.Before(p.lastAt) {
+			at = p.lastAt
+		}
+		p.lastAt = at
 	}
-	p.lastAt = at
-	if !at.After(now) && !p.running && (len(p.q) == 0 || p.q[0].at.After(at)) {
+	if !timed || !at.After(now) && !p.running && (len(p.q) == 0 || p.q[0].at.After(at)) {
 		// Run to completion: deliver in the sender's goroutine. Nothing
 		// queued is due before these (only frames Reorder made late).
 		p.mu.Unlock()
