@@ -35,6 +35,7 @@ type smSeg struct {
 // sendmap is the sender's scoreboard.
 type sendmap struct {
 	segs        []smSeg // ordered by sequence, covering [snd_una, snd_max)
+	base        []smSeg // the largest array segs has used, reused when the map empties
 	sackedBytes int
 	highSacked  seqnum // highest SACKed sequence (end of the highest block)
 	rack        rackState
@@ -55,7 +56,7 @@ func (tp *tcpcb) smSent(start, end seqnum, now time.Time) {
 			// A gap: the map lost track (it should not happen); start over.
 			sm.reset()
 		}
-		sm.segs = append(sm.segs, smSeg{start: start, end: end, xmit: now})
+		sm.push(smSeg{start: start, end: end, xmit: now})
 		return
 	}
 	i := sm.split(start)
@@ -71,13 +72,21 @@ func (tp *tcpcb) smSent(start, end seqnum, now time.Time) {
 	// Data beyond the map's end (a retransmission that also sends new
 	// bytes) is appended.
 	if n := len(sm.segs); n > 0 && end.gt(sm.segs[n-1].end) {
-		sm.segs = append(sm.segs, smSeg{start: sm.segs[n-1].end, end: end, xmit: now})
+		sm.push(smSeg{start: sm.segs[n-1].end, end: end, xmit: now})
+	}
+}
+
+// push appends an entry, keeping the largest array for reuse.
+func (sm *sendmap) push(e smSeg) {
+	sm.segs = append(sm.segs, e)
+	if cap(sm.segs) > cap(sm.base) {
+		sm.base = sm.segs[:0]
 	}
 }
 
 func (sm *sendmap) reset() {
 	clear(sm.segs)
-	sm.segs = sm.segs[:0]
+	sm.segs = sm.base[:0]
 	sm.sackedBytes = 0
 }
 
@@ -98,7 +107,7 @@ func (sm *sendmap) split(seq seqnum) int {
 	}
 	// seq falls inside entry lo: cut it in two.
 	e := sm.segs[lo]
-	sm.segs = append(sm.segs, smSeg{})
+	sm.push(smSeg{})
 	copy(sm.segs[lo+1:], sm.segs[lo:])
 	sm.segs[lo].end = seq
 	e.start = seq
@@ -135,10 +144,12 @@ func (sm *sendmap) ack(una seqnum) (latest time.Time, end seqnum, rexmit bool) {
 		sm.segs = sm.segs[k:]
 	}
 	if len(sm.segs) == 0 {
-		sm.segs = sm.segs[:0:0]
-		if cap(sm.segs) > 64 {
-			sm.segs = nil
+		// Start again at the front of the array (an idle connection
+		// keeps a small one, not a large one).
+		if cap(sm.base) > 256 {
+			sm.base = nil
 		}
+		sm.segs = sm.base[:0]
 		sm.sackedBytes = 0
 	}
 	return latest, end, rexmit
