@@ -10,9 +10,8 @@ package inet
 // (blind RST, SYN and data injection), RFC 6298 (retransmission timer),
 // RFC 7323 (window scale and timestamps), RFC 1122 4.2.2.17 (zero-window
 // probes) and 4.2.3.6 (keepalives), and FreeBSD's tcp_input.c and
-// tcp_timewait.c where the RFCs leave room. Where FreeBSD and bsdnet
-// differ today the expectation is not in this file; see the report of the
-// change that added it.
+// tcp_timewait.c where the RFCs leave room (RFC 1337's TIME_WAIT, the
+// syncache's answers in SYN_RCVD).
 
 import (
 	"encoding/binary"
@@ -539,11 +538,10 @@ const (
 	rRstSegAck          // <SEQ=SEG.ACK><CTL=RST>
 	rSynAck             // SYN-ACK, acking the SYN received
 	rSynAckOrAck        // the SYN-ACK again, or a challenge ACK
-	rNoneOrAck          // nothing, or a challenge ACK
 	rAny                // not checked
 )
 
-var answerNames = [...]string{"nothing", "ACK", "ACK of the FIN", "RST <SEQ=SEG.ACK>", "SYN-ACK", "SYN-ACK or ACK", "nothing or ACK", "anything"}
+var answerNames = [...]string{"nothing", "ACK", "ACK of the FIN", "RST <SEQ=SEG.ACK>", "SYN-ACK", "SYN-ACK or ACK", "anything"}
 
 // answer is what a state does with an input: the reply, the state after
 // (-1: not checked) and the socket's pending error after (0: none
@@ -634,13 +632,13 @@ func TestTCPStateAnswers(t *testing.T) {
 	}
 	timeWait := synchronizedAnswers(tcpsTimeWait, tcpsTimeWait, 0)
 	withFIN(timeWait, tcpsTimeWait)
-	// FreeBSD's tcp_twcheck drops every RST in TIME_WAIT (RFC 1337) and
-	// takes a SYN above RCV.NXT as a new connection; RFC 5961 has a
-	// challenge ACK for the RST in the window. Only what both agree on is
-	// checked here.
-	delete(timeWait, inSYN)
-	delete(timeWait, inRSTExact)
-	timeWait[inRSTWindow] = answer{rNoneOrAck, tcpsTimeWait, 0}
+	// FreeBSD's tcp_twcheck: every RST is dropped (RFC 1337, TIME-WAIT
+	// assassination), and a SYN above RCV.NXT ends the TIME_WAIT and is
+	// taken by the listener as a new connection (RFC 9293 3.10.7.4 allows
+	// new connections from TIME-WAIT).
+	timeWait[inSYN] = answer{rSynAck, tcpsClosed, 0}
+	timeWait[inRSTExact] = answer{rNone, tcpsTimeWait, 0}
+	timeWait[inRSTWindow] = answer{rNone, tcpsTimeWait, 0}
 
 	for _, st := range []struct {
 		state   int
@@ -690,11 +688,7 @@ func TestTCPStateAnswers(t *testing.T) {
 					h.sent()
 					seg := h.input(in, st.state, st.finRcvd)
 					h.send(seg)
-					if bug, ok := tcpKnownBugs[tcpStateNames[st.state]+"/"+in]; ok && h.knownBug(bug) {
-						t.Logf("known bug: %s", bug.what)
-					} else {
-						h.checkAnswer(seg, want.reply)
-					}
+					h.checkAnswer(seg, want.reply)
 					if want.after >= 0 {
 						if got := h.stateNow(true); got != want.after {
 							t.Errorf("after %v: state %s, want %s", seg, tcpStateNames[got], tcpStateNames[want.after])
@@ -712,39 +706,6 @@ func TestTCPStateAnswers(t *testing.T) {
 			})
 		}
 	}
-}
-
-// tcpKnownBug is a row of the state table where bsdnet's answer differs
-// from the RFC's today: what it does instead. The row passes with either
-// answer, so that fixing the bug breaks nothing, and fails with any other.
-type tcpKnownBug struct {
-	what  string
-	reply func(h *tcpHarness) segWant
-}
-
-// rstInReply is the RST bsdnet sends when a RST resets a connection
-// (tcp_drop instead of tcp_close).
-func rstInReply(h *tcpHarness) segWant { return segWant{fRST, h.rcv, 0, 0} }
-
-// tcpKnownBugs are the rows of TestTCPStateAnswers with a known bug.
-var tcpKnownBugs = map[string]tcpKnownBug{
-	"ESTABLISHED/" + inRSTExact: {"a RST at RCV.NXT is answered with a RST (RFC 9293 3.10.7.4: never)", rstInReply},
-	"FIN_WAIT_1/" + inRSTExact:  {"a RST at RCV.NXT is answered with a RST (RFC 9293 3.10.7.4: never)", rstInReply},
-	"FIN_WAIT_2/" + inRSTExact:  {"a RST at RCV.NXT is answered with a RST (RFC 9293 3.10.7.4: never)", rstInReply},
-	"CLOSE_WAIT/" + inRSTExact:  {"a RST at RCV.NXT is answered with a RST (RFC 9293 3.10.7.4: never)", rstInReply},
-}
-
-// knownBug reports whether the stack's reply since the last look is the
-// known bug's; if not, the segments are left for checkAnswer.
-func (h *tcpHarness) knownBug(b tcpKnownBug) bool {
-	h.sn.mu.Lock()
-	l := h.sn.segs[0][h.read:]
-	h.sn.mu.Unlock()
-	if len(l) == 1 && b.reply(h).match(l[0]) {
-		h.sent()
-		return true
-	}
-	return false
 }
 
 // checkAnswer checks the stack's reply to seg against kind.
@@ -776,17 +737,13 @@ func (h *tcpHarness) checkAnswer(seg tseg, kind int) {
 	case rSynAck:
 		g := one()
 		h.check(why, g, segWant{fSYN | fACK, g.Seq(), seg.seq + 1, 0})
-		if h.irs != 0 && h.so != nil && g.Seq() != h.irs {
+		if !h.passive && g.Seq() != h.irs { // simultaneous open: our SYN again, acking theirs
 			h.t.Errorf("%s: SYN-ACK with sequence number %d, want the ISS %d", why, g.Seq(), h.irs)
 		}
 	case rSynAckOrAck:
 		g := one()
 		if !(segWant{fSYN | fACK, h.irs, h.snd, 0}).match(g) && !h.ack().match(g) {
 			h.t.Fatalf("%s: got %v, want %v or %v", why, g, segWant{fSYN | fACK, h.irs, h.snd, 0}, h.ack())
-		}
-	case rNoneOrAck:
-		if len(segs) != 0 {
-			h.check(why, one(), h.ack())
 		}
 	}
 }
@@ -1277,20 +1234,9 @@ func TestTCPTimeWaitLifetime(t *testing.T) {
 		}
 		h.send(tseg{flags: fFIN | fACK, seq: h.snd - 1, ack: h.rcv, win: 65535})
 		h.check("a retransmitted FIN in TIME_WAIT is acknowledged again", h.expect("FIN again"), h.ack())
-		time.Sleep(msl - time.Second)
+		time.Sleep(2*msl - time.Second)
 		if got := h.a.s.TCPConnections(); got != 1 {
-			t.Fatalf("connections 2·MSL less 1 s after entering TIME_WAIT: %d, want 1", got)
-		}
-		time.Sleep(2 * time.Second)
-		if got := h.a.s.TCPConnections(); got == 0 {
-			// Known bug: the trimming of the duplicate FIN clears the FIN
-			// flag before the TIME_WAIT case that restarts the timer.
-			t.Logf("known bug: a retransmitted FIN does not restart TIME_WAIT's 2·MSL (RFC 9293 3.10.7.4)")
-		} else {
-			time.Sleep(msl - 2*time.Second)
-			if got := h.a.s.TCPConnections(); got != 1 {
-				t.Fatalf("connections 2·MSL less 1 s after the retransmitted FIN: %d, want 1 (the timer starts over)", got)
-			}
+			t.Fatalf("connections 2·MSL less 1 s after the retransmitted FIN: %d, want 1 (the timer starts over)", got)
 		}
 		time.Sleep(2 * time.Second)
 		if got := h.a.s.TCPConnections(); got != 0 {
@@ -1613,4 +1559,87 @@ func TestTCPSackSender(t *testing.T) {
 			t.Errorf("no SACK recovery counted")
 		}
 	})
+}
+
+// TestTCPTimeWaitSYNReuse: FreeBSD's rule for reusing a TIME_WAIT
+// four-tuple (tcp_twcheck): a SYN whose sequence number is above the old
+// connection's RCV.NXT ends the TIME_WAIT and is taken by the listener as
+// a new connection (RFC 9293 3.10.7.4 allows it; RFC 6191 refines it with
+// timestamps). A SYN at or below RCV.NXT is an old duplicate: no new
+// connection.
+func TestTCPTimeWaitSYNReuse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newTCPHarness(t)
+		h.established()
+		h.shutWR() // the server closes first: TIME_WAIT on the listener's port
+		h.peerACK()
+		h.peerFIN()
+		old := h.snd
+		h.send(tseg{flags: fSYN, seq: old - 10, win: 65535, opts: optMSS(1460)})
+		for _, g := range h.sent() {
+			if g.Flags()&fSYN != 0 {
+				t.Fatalf("an old SYN (below RCV.NXT) made a new connection: %v", g)
+			}
+		}
+		seq := old + 100000
+		h.send(tseg{flags: fSYN, seq: seq, win: 65535, opts: optMSS(1460)})
+		g := h.expect("a new SYN on a TIME_WAIT four-tuple")
+		if g.Flags() != fSYN|fACK || g.Ack() != seq+1 {
+			t.Fatalf("answer %v, want a SYN-ACK acking %d", g, seq+1)
+		}
+		h.send(tseg{flags: fACK, seq: seq + 1, ack: g.Seq() + 1, win: 65535})
+		so := h.accept()
+		if st := tcpStateOf(t, so); st != tcpsEstablished {
+			t.Fatalf("the new connection is %s", tcpStateNames[st])
+		}
+	})
+}
+
+// TestTCPDSACK: a receiver with SACK reports a duplicate segment
+// in a D-SACK block, the first block of the ACK it sends, covering the
+// duplicate even though it lies below the cumulative ACK (RFC 2883 4.1.1);
+// a duplicate that overlaps out-of-order data is reported first, followed
+// by the block it belongs to (4.1.3).
+func TestTCPDSACK(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newTCPHarness(t)
+		h.synRcvd(cat(optMSS(1460), optSACKOK()))
+		h.send(tseg{flags: fACK, seq: h.snd, ack: h.rcv, win: 65535})
+		h.so = h.accept()
+		base := h.snd
+		data := make([]byte, 3000)
+		h.send(tseg{flags: fACK | fPSH, seq: base, ack: h.rcv, win: 65535, data: data[:1000]})
+		time.Sleep(time.Second)
+		h.sent()
+		h.send(tseg{flags: fACK | fPSH, seq: base, ack: h.rcv, win: 65535, data: data[:1000]})
+		a := h.expect("a duplicate segment is acknowledged at once")
+		bl := sackBlocksOf(a)
+		if len(bl) == 0 || bl[0] != [2]uint32{base, base + 1000} || a.Ack() != base+1000 {
+			t.Fatalf("ACK of a duplicate: ack %d, blocks %v; want ack %d and a first block [%d, %d)",
+				a.Ack(), bl, base+1000, base, base+1000)
+		}
+		// Out of order [2000, 3000), then a duplicate of [2000, 2500).
+		h.send(tseg{flags: fACK | fPSH, seq: base + 2000, ack: h.rcv, win: 65535, data: data[2000:]})
+		h.sent()
+		h.send(tseg{flags: fACK | fPSH, seq: base + 2000, ack: h.rcv, win: 65535, data: data[2000:2500]})
+		a = h.expect("a duplicate of out-of-order data")
+		bl = sackBlocksOf(a)
+		if len(bl) < 2 || bl[0] != [2]uint32{base + 2000, base + 2500} || bl[1] != [2]uint32{base + 2000, base + 3000} {
+			t.Fatalf("blocks %v, want [%d, %d) then [%d, %d)", bl, base+2000, base+2500, base+2000, base+3000)
+		}
+	})
+}
+
+// sackBlocksOf returns a segment's SACK blocks, absolute.
+func sackBlocksOf(g header.TCP) [][2]uint32 {
+	var bl [][2]uint32
+	header.TCPOptions(g.Options(), func(kind uint8, d []byte) {
+		if kind != header.TCPOptSACK {
+			return
+		}
+		for i := 0; i+8 <= len(d); i += 8 {
+			bl = append(bl, [2]uint32{binary.BigEndian.Uint32(d[i:]), binary.BigEndian.Uint32(d[i+4:])})
+		}
+	})
+	return bl
 }
