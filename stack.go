@@ -182,5 +182,7 @@ func (s *Stack) Close() error {
 			_ = so.SetOpt(&sopt) // a socket closing already may refuse: it closes anyway
 		}
 	}
-	return s.vnet.Close()
+	err := s.vnet.Close()
+	s.inet.Close() // what the sockets left behind: closing connections, TIME_WAIT, caches
+	return err
 }

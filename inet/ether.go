@@ -20,6 +20,10 @@ import (
 // etherInput is ether_input: check the destination, strip the header and
 // hand the packet to ARP, IPv4 or IPv6.
 func (s *Stack) etherInput(ifp *link.Ifnet, m *mbuf.Mbuf) {
+	if s.closed.Load() {
+		mbuf.FreeChain(m)
+		return
+	}
 	m, err := mbuf.Pullup(m, header.EthernetLen)
 	if err != nil {
 		ifp.Stats.Ierrors.Add(1)
@@ -56,6 +60,10 @@ func (s *Stack) etherInput(ifp *link.Ifnet, m *mbuf.Mbuf) {
 // nullInput is the input of DLT_NULL interfaces (lo0): a 4-byte address
 // family in host order, then the packet.
 func (s *Stack) nullInput(ifp *link.Ifnet, m *mbuf.Mbuf) {
+	if s.closed.Load() {
+		mbuf.FreeChain(m)
+		return
+	}
 	m, err := mbuf.Pullup(m, link.NullHdrLen)
 	if err != nil {
 		ifp.Stats.Ierrors.Add(1)

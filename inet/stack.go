@@ -75,6 +75,8 @@ type Stack struct {
 
 	addrSnap atomic.Pointer[addrSnapshot]
 
+	closed atomic.Bool // Close was called: input is dropped
+
 	// Stats are the protocol counters netstat -s prints.
 	Stats Stats
 }

@@ -355,6 +355,7 @@ type tcpcb struct {
 	rfbufCnt                      int       // bytes received in it
 	twExpire                      time.Time // TIME_WAIT ends (a restart moves it)
 	now                           time.Time // the clock read in this locked section (clock)
+	flushing                      bool      // a goroutine is sending tp.out (unlockAndSend)
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)
@@ -477,19 +478,37 @@ func (s *Stack) tcpFlush(segs []tcpSeg) {
 }
 
 // unlockAndSend releases the lock and sends what was built under it.
+//
+// One goroutine at a time sends a block's segments, in the order they
+// were built: a delivery runs to completion in the sender's goroutine, so
+// the ACK of the first segment of a batch can come back, and make more
+// segments, before the rest of the batch has left; those wait in tp.out
+// for the goroutine already sending, which takes them after its batch
+// (FreeBSD keeps the order by holding the inpcb lock across ip_output).
 func (tp *tcpcb) unlockAndSend() {
-	var buf [8]tcpSeg
-	var out []tcpSeg
-	if len(tp.out) <= len(buf) {
-		out = buf[:copy(buf[:], tp.out)]
-		clear(tp.out)
-		tp.out = tp.out[:0]
-	} else {
-		out = tp.out
-		tp.out = nil
+	if tp.flushing {
+		tp.mu.Unlock()
+		return
 	}
+	tp.flushing = true
+	var buf [8]tcpSeg
+	for len(tp.out) > 0 {
+		var out []tcpSeg
+		if len(tp.out) <= len(buf) {
+			out = buf[:copy(buf[:], tp.out)]
+			clear(tp.out)
+			tp.out = tp.out[:0]
+		} else {
+			out = tp.out
+			tp.out = nil
+		}
+		tp.mu.Unlock()
+		tp.s.tcpFlush(out)
+		clear(buf[:])
+		tp.mu.Lock()
+	}
+	tp.flushing = false
 	tp.mu.Unlock()
-	tp.s.tcpFlush(out)
 }
 
 // Bind is tcp_usr_bind.

@@ -196,11 +196,13 @@ func (tp *tcpcb) outputOne() bool {
 
 	send := false
 	if n > 0 {
-		idle := tp.sndMax == tp.sndUna && tp.flags&tfMoreToCome == 0
+		idle := tp.sndMax == tp.sndUna
 		switch {
 		case n >= mss:
 			send = true
-		case (idle || tp.flags&tfNoDelay != 0) && tp.flags&tfNoPush == 0 && off+n >= avail:
+		case tp.flags&tfMoreToCome == 0 && (idle || tp.flags&tfNoDelay != 0) && tp.flags&tfNoPush == 0 && off+n >= avail:
+			// A short segment goes when nothing more is coming from this
+			// send (PRUS_MORETOCOME), with or without TCP_NODELAY.
 			send = true
 		case tp.flags&tfForce != 0:
 			send = true
