@@ -176,6 +176,21 @@ func (c *ccCubic) postRecovery(tp *tcpcb) {
 	c.epochStart = time.Time{}
 }
 
+// afterIdle is cc_after_idle (RFC 5681 4.1): a sender idle for longer
+// than the RTO starts again from the restart window, the initial window,
+// rather than sending a cwnd measured long ago in one burst.
+func (tp *tcpcb) afterIdle() {
+	mss := uint32(tp.maxseg)
+	iw := min(uint32(tp.s.tcp.tun.InitCwndSegs)*mss, max(2*mss, 14600))
+	if tp.cwnd > iw {
+		tp.ssthresh = max(tp.ssthresh, tp.cwnd/4*3) // remember most of it (RFC 7661's spirit)
+		tp.cwnd = iw
+	}
+	if c, ok := tp.cc.(*ccCubic); ok {
+		c.epochStart = time.Time{}
+	}
+}
+
 // ccInit gives a connection the stack's default module.
 func (tp *tcpcb) ccInit() {
 	if tp.cc == nil {

@@ -150,6 +150,9 @@ func (tp *tcpcb) outputOne() bool {
 			tp.sndNxt = to
 		}
 	}
+	if tp.sndMax == tp.sndUna && tp.cc != nil && avail > 0 && tp.clock().Sub(tp.rcvtime) >= tp.rxtcur {
+		tp.afterIdle()
+	}
 	off := int(tp.sndNxt - tp.sndUna)
 	sendwin := int(min(tp.sndWnd, tp.cwnd))
 	if sackRecovery {
