@@ -23,6 +23,7 @@ type inpcb struct {
 	explicit     bool   // laddr was bound by the user, not chosen by connect
 	proto        uint8  // a raw socket's protocol (inp_ip_p)
 	indexed      bool   // in the table's connection hash or a wild list
+	pidx         int32  // index in the table's port list, once indexed
 	hnext        *inpcb // next in the connection hash bucket
 
 	mu   sync.Mutex // the options below, and the source cache
@@ -81,9 +82,10 @@ func (p *inpcb) options() pcbOpts {
 // Locking: mu guards the maps, the lists and the hash, and the addresses,
 // indexed and hnext of every block in the table.
 //
-// A block bound to a port is in ports[port], in bind order (FreeBSD's
-// porthash): bind conflicts, broadcast delivery and ICMP notification walk
-// that list. A connected block is also in conns, a hash by four-tuple
+// A block bound to a port is in ports[port], in no particular order
+// (FreeBSD's porthash): bind conflicts, broadcast delivery and ICMP
+// notification walk that list. A block knows its index there, so that it
+// leaves in constant time. A connected block is also in conns, a hash by four-tuple
 // (in_pcbhash), and an unconnected one in wild[port], so that an arriving
 // segment costs one hash probe, or a walk of the port's few unconnected
 // blocks, however many connections share the port.
@@ -192,8 +194,9 @@ func (t *pcbTable) adoptLocked(port uint16) {
 	for i > 0 && !l[i-1].indexed {
 		i--
 	}
-	for _, p := range l[i:] {
-		t.indexLocked(p)
+	for ; i < len(l); i++ {
+		l[i].pidx = int32(i)
+		t.indexLocked(l[i])
 	}
 }
 
@@ -236,6 +239,7 @@ func (t *pcbTable) unindexLocked(p *inpcb) {
 // hashLocked adds a block whose addresses are set to the table. The caller
 // holds mu for writing and has adopted the port.
 func (t *pcbTable) hashLocked(p *inpcb) {
+	p.pidx = int32(len(t.ports[p.lport]))
 	t.ports[p.lport] = append(t.ports[p.lport], p)
 	t.indexLocked(p)
 }
@@ -294,10 +298,16 @@ func (t *pcbTable) unhashLocked(p *inpcb) {
 	}
 	t.adoptLocked(p.lport)
 	l := t.ports[p.lport]
-	n := len(l)
-	if l = removeFrom(l, p); len(l) == n {
+	i := int(p.pidx)
+	if !p.indexed || i >= len(l) || l[i] != p {
 		return // not in the table
 	}
+	// The last block takes p's place.
+	last := len(l) - 1
+	l[i] = l[last]
+	l[i].pidx = int32(i)
+	l[last] = nil
+	l = l[:last]
 	t.unindexLocked(p)
 	if len(l) == 0 {
 		delete(t.ports, p.lport)
