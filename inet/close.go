@@ -16,9 +16,13 @@ func (s *Stack) Close() error {
 	// TCP blocks, collected under the table's lock and closed after it.
 	t := &s.tcp.pcbs
 	var tps []*tcpcb
+	var tws []*inpcb
 	t.mu.RLock()
 	for _, l := range t.ports {
 		for _, p := range l {
+			if p.tw != nil {
+				tws = append(tws, p)
+			}
 			if p.so != nil {
 				if tp := tcpcbOf(p.so); tp != nil {
 					tps = append(tps, tp)
@@ -40,6 +44,9 @@ func (s *Stack) Close() error {
 		}
 		tp.out = nil
 		tp.mu.Unlock()
+	}
+	for _, p := range tws {
+		s.twRemove(p)
 	}
 	s.tcp.twmu.Lock()
 	if s.tcp.tw.timer != nil {

@@ -59,13 +59,13 @@ func newCable(mtu int, names ...string) *cable {
 }
 
 type host struct {
-	t   *testing.T
+	t   testing.TB
 	v   *socket.Vnet
 	s   *Stack
 	if0 *link.Ifnet
 }
 
-func newHost(t *testing.T, seed uint64) *host {
+func newHost(t testing.TB, seed uint64) *host {
 	t.Helper()
 	v := socket.NewVnet()
 	s, err := Attach(v, Config{Seed: seed})
@@ -93,7 +93,7 @@ func (h *host) attach(ifp *link.Ifnet, addrs ...string) {
 
 // pair returns two hosts joined by a cable: a is 10.0.0.1 and fd00::1,
 // b is 10.0.0.2 and fd00::2.
-func pair(t *testing.T, mtu int) (a, b *host, c *cable) {
+func pair(t testing.TB, mtu int) (a, b *host, c *cable) {
 	a, b = newHost(t, 1), newHost(t, 2)
 	c = newCable(mtu)
 	a.attach(c.ends[0], "10.0.0.1/24", "fd00::1/64")

@@ -12,9 +12,10 @@ import (
 // inpcb is an Internet protocol control block (struct inpcb): a socket's
 // addresses and its IP-level options.
 type inpcb struct {
-	so *socket.Socket
+	so *socket.Socket // nil for a compact TIME_WAIT block
 	t  *pcbTable
-	v6 bool // an AF_INET6 socket
+	v6 bool   // an AF_INET6 socket
+	tw *tcptw // a TCP connection in TIME_WAIT without socket or control block
 
 	// Guarded by the table's lock. Addresses are unmapped: an AF_INET6
 	// socket talking IPv4 holds 4-byte addresses.
@@ -416,6 +417,12 @@ func (t *pcbTable) conflictLocked(p *inpcb, laddr netip.Addr, port uint16) bool 
 		if x == p || x.laddr.Is4() != laddr.Is4() && x.laddr.IsValid() && laddr.IsValid() {
 			continue
 		}
+		if !wild && x.faddr.IsValid() {
+			// With SO_REUSEADDR or SO_REUSEPORT the lookup is not a
+			// wildcard one: connections (TIME_WAIT among them) never
+			// conflict (in_pcblookup_local).
+			continue
+		}
 		if !x.family(orAny(laddr, p.v6)) && !p.family(orAny(x.laddr, x.v6)) {
 			continue
 		}
@@ -423,12 +430,24 @@ func (t *pcbTable) conflictLocked(p *inpcb, laddr netip.Addr, port uint16) bool 
 		if !same && !(wild && (!x.laddr.IsValid() || !laddr.IsValid())) {
 			continue
 		}
-		if reuse&x.so.Options() != 0 {
+		if reuse&x.soOptions() != 0 {
 			continue
 		}
 		return true
 	}
 	return false
+}
+
+// soOptions are the block's socket's options, or those its socket had
+// for a compact TIME_WAIT block.
+func (p *inpcb) soOptions() int {
+	if p.so != nil {
+		return p.so.Options()
+	}
+	if p.tw != nil {
+		return p.tw.soOpts
+	}
+	return 0
 }
 
 func orAny(a netip.Addr, v6 bool) netip.Addr {

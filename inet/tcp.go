@@ -160,6 +160,7 @@ type TCPStats struct {
 	PMTUUpdate      atomic.Uint64 // MSS lowered by ICMP need-frag / packet too big
 	PAWSDrop        atomic.Uint64 // segments dropped by PAWS
 	TWRecycled      atomic.Uint64 // TIME_WAIT blocks ended by a new SYN
+	TWCompact       atomic.Uint64 // TIME_WAIT blocks made compact
 	SackRecovery    atomic.Uint64 // SACK recovery episodes
 	SackRexmitByte  atomic.Uint64 // bytes resent by SACK recovery and probes
 	RcvDSack        atomic.Uint64 // SACK blocks below the cumulative ACK (DSACK)
@@ -356,6 +357,7 @@ type tcpcb struct {
 	twExpire                      time.Time // TIME_WAIT ends (a restart moves it)
 	now                           time.Time // the clock read in this locked section (clock)
 	flushing                      bool      // a goroutine is sending tp.out (unlockAndSend)
+	twRef                         *twRef    // the TIME_WAIT queue\'s reference
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)
@@ -374,6 +376,9 @@ type tcpSeg struct {
 }
 
 func tcpcbOf(so *socket.Socket) *tcpcb {
+	if so == nil {
+		return nil
+	}
 	tp, _ := so.PCB.(*tcpcb)
 	return tp
 }
@@ -443,6 +448,9 @@ func (u *tcpProto) Detach(so *socket.Socket) {
 	}
 	if tp.state == tcpsClosed {
 		tp.freeLocked()
+	}
+	if tp.state == tcpsTimeWait {
+		tp.twCompact()
 	}
 	tp.mu.Unlock()
 }

@@ -117,6 +117,14 @@ func (s *Stack) tcpInputOne(ifa *Iface, m *mbuf.Mbuf, off int, v6 bool) {
 	p := s.tcp.pcbs.lookup(in.src, in.sport, in.dst, in.dport)
 	var tp *tcpcb
 	if p != nil {
+		if p.tw != nil {
+			if s.twCompactInput(p, in) {
+				s.tcpInputRedo(ifa, in)
+			} else {
+				mbuf.FreeChain(in.m)
+			}
+			return
+		}
 		tp = tcpcbOf(p.so)
 	}
 	if tp == nil {
@@ -131,7 +139,19 @@ func (s *Stack) tcpInputOne(ifa *Iface, m *mbuf.Mbuf, off int, v6 bool) {
 		return
 	}
 	if tp.state == tcpsClosed || tp.flags&tfFreed != 0 {
+		compacted := tp.state == tcpsTimeWait
 		tp.mu.Unlock()
+		if compacted {
+			// The block became a compact TIME_WAIT since the lookup.
+			if p := s.tcp.pcbs.lookup(in.src, in.sport, in.dst, in.dport); p != nil && p.tw != nil {
+				if s.twCompactInput(p, in) {
+					s.tcpInputRedo(ifa, in)
+				} else {
+					mbuf.FreeChain(in.m)
+				}
+				return
+			}
+		}
 		st.NoPort.Add(1)
 		s.tcpDropWithReset(in)
 		return
@@ -308,6 +328,8 @@ func (tp *tcpcb) enterTimeWait() {
 	tp.twStart()
 	if tp.flags&tfDetached == 0 {
 		tp.so.Isdisconnected()
+	} else {
+		tp.twCompact()
 	}
 }
 
@@ -530,6 +552,11 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 		if ack == tp.sndUna && tlen == 0 && thflags&tcpFin == 0 && (tiwin == tp.sndWnd || in.nsack > 0) && tp.sndMax != tp.sndUna {
 			st.RcvDupAck.Add(1)
 			tp.dupacks++
+			if !tp.timerActive(ttRexmt) {
+				// Only a window probe is out: the ACK says nothing of
+				// loss (tcp_do_segment resets t_dupacks here).
+				tp.dupacks = 0
+			}
 			mss := uint32(tp.maxseg)
 			switch {
 			case sackConn:

@@ -253,11 +253,11 @@ func (tp *tcpcb) outputOne() bool {
 	}
 	st.SndTotal.Add(1)
 	switch {
+	case n > 0 && tp.flags&tfForce != 0 && sendwin == 1:
+		st.SndProbe.Add(1)
 	case n > 0 && tp.sndNxt.lt(tp.sndMax):
 		st.SndRexmitPack.Add(1)
 		st.SndRexmitByte.Add(uint64(n))
-	case n > 0 && tp.flags&tfForce != 0 && sendwin == 1:
-		st.SndProbe.Add(1)
 	case n > 0:
 		st.SndPack.Add(1)
 		st.SndByte.Add(uint64(n))
@@ -267,6 +267,20 @@ func (tp *tcpcb) outputOne() bool {
 		st.SndAcks.Add(1)
 	}
 	tp.sendSeg(seq, flags, data, n, rw)
+	if (n > 0 || fin) && tp.flags&tfForce != 0 && tp.timerActive(ttPersist) {
+		// A window probe: snd_max covers it, snd_nxt stays, so that
+		// the probed bytes go again, with the rest, once the window
+		// opens (tcp_output's persist case).
+		e := tp.sndNxt + seqnum(n)
+		if fin {
+			e++
+			tp.flags |= tfSentFin
+		}
+		if e.gt(tp.sndMax) {
+			tp.sndMax = e
+		}
+		return false
+	}
 	if n > 0 || fin {
 		startSeq := tp.sndNxt
 		if n > 0 && tp.sackOK() {
