@@ -358,6 +358,7 @@ type tcpcb struct {
 	now                           time.Time // the clock read in this locked section (clock)
 	flushing                      bool      // a goroutine is sending tp.out (unlockAndSend)
 	twRef                         *twRef    // the TIME_WAIT queue\'s reference
+	nRexmit, nRcvOOO, nZeroWin    uint32    // TCP_INFO\'s per-connection counters
 
 	orphan *mbuf.Mbuf // unsent data of a closed socket
 	reass  *tcpReass  // out-of-order segments (lazy)
@@ -1003,39 +1004,105 @@ func b2i(b bool) int {
 	return 0
 }
 
-// TCPInfoLen is the length of the struct tcp_info prefix bsdnet fills.
-const TCPInfoLen = 104
+// TCPInfoLen is sizeof(struct tcp_info) on FreeBSD.
+const TCPInfoLen = 236
 
-// info encodes the leading fields of FreeBSD's struct tcp_info: state,
-// options, scales, rto, snd_mss, rcv_mss, rtt, rttvar, ssthresh, cwnd,
-// rcv_space, snd_wnd, snd_nxt, rcv_nxt (times in µs).
+// TCP_INFO's option bits (tcpi_options).
+const (
+	TCPI_OPT_TIMESTAMPS = 0x01
+	TCPI_OPT_SACK       = 0x02
+	TCPI_OPT_WSCALE     = 0x04
+)
+
+// TCPInfo is FreeBSD's struct tcp_info, the fields FreeBSD fills, as
+// ParseTCPInfo decodes getsockopt(IPPROTO_TCP, TCP_INFO). Times are
+// durations here (microseconds on the wire).
+type TCPInfo struct {
+	State         uint8         // tcpi_state: the TCP state, as tcp_fsm.h numbers them
+	Options       uint8         // tcpi_options: TCPI_OPT_* bits
+	SndWscale     uint8         // tcpi_snd_wscale
+	RcvWscale     uint8         // tcpi_rcv_wscale
+	RTO           time.Duration // tcpi_rto
+	SndMSS        uint32        // tcpi_snd_mss
+	RcvMSS        uint32        // tcpi_rcv_mss
+	LastDataRecv  time.Duration // tcpi_last_data_recv: since the last segment arrived
+	RTT           time.Duration // tcpi_rtt: the smoothed round-trip time
+	RTTVar        time.Duration // tcpi_rttvar
+	SndSsthresh   uint32        // tcpi_snd_ssthresh
+	SndCwnd       uint32        // tcpi_snd_cwnd
+	RcvSpace      uint32        // tcpi_rcv_space: the window offered
+	SndWnd        uint32        // tcpi_snd_wnd: the peer's window
+	SndNxt        uint32        // tcpi_snd_nxt
+	RcvNxt        uint32        // tcpi_rcv_nxt
+	SndRexmitPack uint32        // tcpi_snd_rexmitpack: segments resent
+	RcvOOOPack    uint32        // tcpi_rcv_ooopack: segments received out of order
+	SndZeroWin    uint32        // tcpi_snd_zerowin: zero windows advertised
+}
+
+// struct tcp_info offsets.
+const (
+	tiState, tiOptions, tiWscale             = 0, 5, 6
+	tiRTO, tiSndMSS, tiRcvMSS                = 8, 16, 20
+	tiLastDataRecv, tiRTT, tiRTTVar          = 52, 68, 72
+	tiSsthresh, tiCwnd, tiRcvSpace, tiSndWnd = 76, 80, 96, 100
+	tiSndNxt, tiRcvNxt                       = 108, 112
+	tiRexmitPack, tiRcvOOOPack, tiSndZeroWin = 120, 124, 128
+)
+
+// ParseTCPInfo decodes a struct tcp_info; EINVAL when b is short.
+func ParseTCPInfo(b []byte) (TCPInfo, error) {
+	if len(b) < tiSndZeroWin+4 {
+		return TCPInfo{}, syscall.EINVAL
+	}
+	ne := binary.NativeEndian
+	us := func(off int) time.Duration { return time.Duration(ne.Uint32(b[off:])) * time.Microsecond }
+	return TCPInfo{
+		State: b[tiState], Options: b[tiOptions], SndWscale: b[tiWscale] & 0xf, RcvWscale: b[tiWscale] >> 4,
+		RTO: us(tiRTO), SndMSS: ne.Uint32(b[tiSndMSS:]), RcvMSS: ne.Uint32(b[tiRcvMSS:]),
+		LastDataRecv: us(tiLastDataRecv), RTT: us(tiRTT), RTTVar: us(tiRTTVar),
+		SndSsthresh: ne.Uint32(b[tiSsthresh:]), SndCwnd: ne.Uint32(b[tiCwnd:]),
+		RcvSpace: ne.Uint32(b[tiRcvSpace:]), SndWnd: ne.Uint32(b[tiSndWnd:]),
+		SndNxt: ne.Uint32(b[tiSndNxt:]), RcvNxt: ne.Uint32(b[tiRcvNxt:]),
+		SndRexmitPack: ne.Uint32(b[tiRexmitPack:]), RcvOOOPack: ne.Uint32(b[tiRcvOOOPack:]),
+		SndZeroWin: ne.Uint32(b[tiSndZeroWin:]),
+	}, nil
+}
+
+// info encodes the connection as struct tcp_info (tcp_fill_info).
 func (tp *tcpcb) info() []byte {
 	b := make([]byte, TCPInfoLen)
 	ne := binary.NativeEndian
-	b[0] = byte(tp.state)
+	b[tiState] = byte(tp.state)
 	var opts byte
 	if tp.flags&tfRcvdScale != 0 && tp.flags&tfReqScale != 0 {
-		opts |= 0x04 // TCPI_OPT_WSCALE
+		opts |= TCPI_OPT_WSCALE
+		b[tiWscale] = tp.sndScale&0xf | tp.rcvScale<<4
 	}
 	if tp.useTS() {
-		opts |= 0x01 // TCPI_OPT_TIMESTAMPS
+		opts |= TCPI_OPT_TIMESTAMPS
 	}
 	if tp.sackOK() {
-		opts |= 0x02 // TCPI_OPT_SACK
+		opts |= TCPI_OPT_SACK
 	}
-	b[4] = opts
-	b[5] = tp.sndScale<<4 | tp.rcvScale&0xf
-	ne.PutUint32(b[8:], uint32(tp.rxtcur/time.Microsecond))
-	ne.PutUint32(b[20:], uint32(tp.maxseg))
-	ne.PutUint32(b[24:], uint32(tp.maxseg))
-	ne.PutUint32(b[44:], uint32(tp.srtt/time.Microsecond))
-	ne.PutUint32(b[48:], uint32(tp.rttvar/time.Microsecond))
-	ne.PutUint32(b[52:], tp.ssthresh)
-	ne.PutUint32(b[56:], tp.cwnd)
-	ne.PutUint32(b[64:], uint32(tp.recwin()))
-	ne.PutUint32(b[72:], tp.sndWnd)
-	ne.PutUint32(b[80:], uint32(tp.sndNxt))
-	ne.PutUint32(b[84:], uint32(tp.rcvNxt))
+	b[tiOptions] = opts
+	us := func(off int, d time.Duration) { ne.PutUint32(b[off:], uint32(d/time.Microsecond)) }
+	us(tiRTO, tp.rxtcur)
+	ne.PutUint32(b[tiSndMSS:], uint32(tp.maxseg))
+	ne.PutUint32(b[tiRcvMSS:], uint32(tp.maxseg))
+	if !tp.rcvtime.IsZero() {
+		us(tiLastDataRecv, tp.clock().Sub(tp.rcvtime))
+	}
+	us(tiRTT, tp.srtt)
+	us(tiRTTVar, tp.rttvar)
+	ne.PutUint32(b[tiSsthresh:], tp.ssthresh)
+	ne.PutUint32(b[tiCwnd:], tp.cwnd)
+	ne.PutUint32(b[tiRcvSpace:], uint32(tp.recwin()))
+	ne.PutUint32(b[tiSndWnd:], tp.sndWnd)
+	ne.PutUint32(b[tiSndNxt:], uint32(tp.sndNxt))
+	ne.PutUint32(b[tiRcvNxt:], uint32(tp.rcvNxt))
+	ne.PutUint32(b[tiRexmitPack:], tp.nRexmit)
+	ne.PutUint32(b[tiRcvOOOPack:], tp.nRcvOOO)
+	ne.PutUint32(b[tiSndZeroWin:], tp.nZeroWin)
 	return b
 }
 

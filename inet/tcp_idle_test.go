@@ -1,7 +1,6 @@
 package inet
 
 import (
-	"encoding/binary"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -48,8 +47,8 @@ func TestTCPIdleRestart(t *testing.T) {
 		sopt := socket.Sockopt{Level: IPPROTO_TCP, Name: TCP_INFO, Val: info[:], Valsize: len(info)}
 		h.so.GetOpt(&sopt)
 		iw := h.a.s.TCPTunables().InitCwndSegs
-		if cwnd := binary.NativeEndian.Uint32(info[56:]); cwnd < uint32(2*iw*1460) {
-			t.Fatalf("cwnd %d did not grow past twice the initial window", cwnd)
+		if ti, _ := ParseTCPInfo(info[:]); ti.SndCwnd < uint32(2*iw*1460) {
+			t.Fatalf("cwnd %d did not grow past twice the initial window", ti.SndCwnd)
 		}
 		time.Sleep(10 * time.Second) // idle, far beyond the RTO
 		h.sent()

@@ -854,6 +854,7 @@ func (tp *tcpcb) reassInsert(seq seqnum, m *mbuf.Mbuf, n int, fin bool) {
 	tp.rcvLastOO = seq
 	if seq != tp.rcvNxt {
 		st.RcvOOPack.Add(1)
+		tp.nRcvOOO++
 		st.RcvOOByte.Add(uint64(n))
 		if len(r.segs) >= tp.s.tcp.tun.ReassMaxQueue {
 			st.RcvReassFull.Add(1)

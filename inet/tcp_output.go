@@ -258,6 +258,7 @@ func (tp *tcpcb) outputOne() bool {
 	case n > 0 && tp.sndNxt.lt(tp.sndMax):
 		st.SndRexmitPack.Add(1)
 		st.SndRexmitByte.Add(uint64(n))
+		tp.nRexmit++
 	case n > 0:
 		st.SndPack.Add(1)
 		st.SndByte.Add(uint64(n))
@@ -311,6 +312,9 @@ func (tp *tcpcb) outputOne() bool {
 // notes that an ACK went out.
 func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int) {
 	win := rw >> tp.rcvScale
+	if win == 0 {
+		tp.nZeroWin++
+	}
 	urp := 0
 	if tp.sndUp.gt(seq) {
 		flags |= header.TCPFlagUrg
@@ -353,6 +357,7 @@ func (tp *tcpcb) sendRange(start, end seqnum) {
 	st.SndRexmitPack.Add(1)
 	st.SndRexmitByte.Add(uint64(n))
 	st.SackRexmitByte.Add(uint64(n))
+	tp.nRexmit++
 	flags := uint8(tcpAck)
 	if off+n == avail {
 		flags |= tcpPsh

@@ -239,8 +239,8 @@ func TestTCPTimestampsPAWS(t *testing.T) {
 	if err := cli.GetOpt(&sopt); err != nil {
 		t.Fatal(err)
 	}
-	if info[4]&0x05 != 0x05 || info[0] != tcpsEstablished {
-		t.Fatalf("tcp_info state %d options %#x", info[0], info[4])
+	if info[tiOptions]&0x05 != 0x05 || info[0] != tcpsEstablished {
+		t.Fatalf("tcp_info state %d options %#x", info[0], info[tiOptions])
 	}
 	sn := &sniffer{}
 	c.setHook(sn.hook)

@@ -275,8 +275,8 @@ func TestTCPSackBlocks(t *testing.T) {
 	}
 	var info [TCPInfoLen]byte
 	sopt := socket.Sockopt{Level: IPPROTO_TCP, Name: TCP_INFO, Val: info[:], Valsize: len(info)}
-	if err := cli.GetOpt(&sopt); err != nil || info[4]&0x02 == 0 {
-		t.Errorf("tcp_info options %#x (%v): want TCPI_OPT_SACK", info[4], err)
+	if err := cli.GetOpt(&sopt); err != nil || info[tiOptions]&TCPI_OPT_SACK == 0 {
+		t.Errorf("tcp_info options %#x (%v): want TCPI_OPT_SACK", info[tiOptions], err)
 	}
 	write(srv, []byte("hi"), 0)
 	seg := sn.last(1)
@@ -321,4 +321,51 @@ func TestTCPSackBlocks(t *testing.T) {
 			t.Errorf("duplicate [%d,%d): SACK blocks %v, want %v", s.off, s.off+100, got, s.want)
 		}
 	}
+}
+
+// TestTCPInfo reads struct tcp_info on both ends of a transfer across a
+// lossy cable: the fields FreeBSD fills, at FreeBSD's offsets.
+func TestTCPInfo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, c := pair(t, 1500)
+		cli, srv := tcpConn(t, a, b, "10.0.0.2:80")
+		r := rand.New(rand.NewPCG(3, 3))
+		var mu sync.Mutex
+		c.setHook(func(int, []byte) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return r.IntN(100) >= 3
+		})
+		transfer(t, cli, srv, 1<<20, 3)
+		get := func(so *socket.Socket) TCPInfo {
+			var b [TCPInfoLen]byte
+			sopt := socket.Sockopt{Level: IPPROTO_TCP, Name: TCP_INFO, Val: b[:], Valsize: len(b)}
+			if err := so.GetOpt(&sopt); err != nil || sopt.Valsize != TCPInfoLen {
+				t.Fatalf("TCP_INFO: %d bytes, %v", sopt.Valsize, err)
+			}
+			ti, err := ParseTCPInfo(b[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ti
+		}
+		s, d := get(cli), get(srv)
+		t.Logf("sender %+v", s)
+		t.Logf("receiver %+v", d)
+		if s.State != tcpsEstablished || s.Options != TCPI_OPT_TIMESTAMPS|TCPI_OPT_SACK|TCPI_OPT_WSCALE {
+			t.Errorf("state %d options %#x", s.State, s.Options)
+		}
+		if s.SndMSS != 1460 || s.RTO < 200*time.Millisecond || s.SndCwnd == 0 || s.SndWnd == 0 {
+			t.Errorf("mss %d rto %v cwnd %d wnd %d", s.SndMSS, s.RTO, s.SndCwnd, s.SndWnd)
+		}
+		if s.SndRexmitPack == 0 || d.RcvOOOPack == 0 {
+			t.Errorf("resent %d, out of order %d: want both after losses", s.SndRexmitPack, d.RcvOOOPack)
+		}
+		if s.SndNxt != d.RcvNxt || d.SndNxt != s.RcvNxt {
+			t.Errorf("sequence numbers disagree: %d/%d, %d/%d", s.SndNxt, d.RcvNxt, d.SndNxt, s.RcvNxt)
+		}
+		if _, err := ParseTCPInfo(make([]byte, 100)); err == nil {
+			t.Error("a short tcp_info parsed")
+		}
+	})
 }

@@ -76,8 +76,8 @@ func TestTCPSynCookieHandshake(t *testing.T) {
 		if err := srv.GetOpt(&sopt); err != nil {
 			t.Fatal(err)
 		}
-		if info[0] != tcpsEstablished || info[4]&0x07 != 0x07 {
-			t.Errorf("state %d options %#x: want ESTABLISHED with timestamps, SACK, window scaling", info[0], info[4])
+		if info[0] != tcpsEstablished || info[tiOptions]&0x07 != 0x07 {
+			t.Errorf("state %d options %#x: want ESTABLISHED with timestamps, SACK, window scaling", info[0], info[tiOptions])
 		}
 		if mss, _ := srv.GetOptInt(IPPROTO_TCP, TCP_MAXSEG); mss != 1460 {
 			t.Errorf("MSS from the cookie %d, want 1460", mss)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -45,22 +44,21 @@ func getTCPInfo(so *socket.Socket) (tcpInfo, error) {
 	if err := so.GetOpt(&sopt); err != nil {
 		return tcpInfo{}, err
 	}
-	if sopt.Valsize < 88 {
-		return tcpInfo{}, fmt.Errorf("TCP_INFO: %d bytes, want at least 88", sopt.Valsize)
+	ti, err := inet.ParseTCPInfo(b[:sopt.Valsize])
+	if err != nil {
+		return tcpInfo{}, fmt.Errorf("TCP_INFO: %d bytes: %w", sopt.Valsize, err)
 	}
-	ne := binary.NativeEndian
-	us := func(off int) time.Duration { return time.Duration(ne.Uint32(b[off:])) * time.Microsecond }
 	return tcpInfo{
-		State:    int(b[0]),
-		RTO:      us(8),
-		SndMSS:   ne.Uint32(b[20:]),
-		RTT:      us(44),
-		RTTVar:   us(48),
-		Ssthresh: ne.Uint32(b[52:]),
-		Cwnd:     ne.Uint32(b[56:]),
-		RcvSpace: ne.Uint32(b[64:]),
-		SndWnd:   ne.Uint32(b[72:]),
-		SndNxt:   ne.Uint32(b[80:]),
-		RcvNxt:   ne.Uint32(b[84:]),
+		State:    int(ti.State),
+		RTO:      ti.RTO,
+		SndMSS:   ti.SndMSS,
+		RTT:      ti.RTT,
+		RTTVar:   ti.RTTVar,
+		Ssthresh: ti.SndSsthresh,
+		Cwnd:     ti.SndCwnd,
+		RcvSpace: ti.RcvSpace,
+		SndWnd:   ti.SndWnd,
+		SndNxt:   ti.SndNxt,
+		RcvNxt:   ti.RcvNxt,
 	}, nil
 }
