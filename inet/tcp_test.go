@@ -730,8 +730,20 @@ func TestTCPUrgentData(t *testing.T) {
 	if _, err := read(srv, buf[:1], socket.MSG_OOB); !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("second MSG_OOB read: %v", err)
 	}
+	// A read stops at the mark, which is then reported; the next read
+	// goes on past it.
 	n, err = read(srv, buf, 0)
-	if err != nil || string(buf[:n]) != "abde" {
-		t.Fatalf("inline data %q %v", buf[:n], err)
+	if err != nil || string(buf[:n]) != "ab" {
+		t.Fatalf("data before the mark %q %v", buf[:n], err)
+	}
+	srv.Rcv.Lock()
+	atMark := srv.Rcv.StateLocked()&socket.SBS_RCVATMARK != 0
+	srv.Rcv.Unlock()
+	if !atMark {
+		t.Error("not at the mark after reading up to it")
+	}
+	n, err = read(srv, buf, 0)
+	if err != nil || string(buf[:n]) != "de" {
+		t.Fatalf("data after the mark %q %v", buf[:n], err)
 	}
 }

@@ -548,6 +548,7 @@ func (so *Socket) ReceiveStream(ctx context.Context, psa *Sockaddr, uio *Uio, mp
 	}
 	oresid := uio.Resid
 	nb := so.dontwait(flags)
+	sb.state &^= SBS_RCVATMARK
 	for {
 		if so.State()&(SS_ISCONNECTED|SS_ISDISCONNECTED|SS_ISDISCONNECTING) == 0 {
 			return syscall.ENOTCONN
@@ -585,6 +586,10 @@ func (so *Socket) ReceiveStream(ctx context.Context, psa *Sockaddr, uio *Uio, mp
 			continue
 		}
 		n := min(sb.acc, uio.Resid)
+		if so.oobmark != 0 {
+			// A read stops at the out-of-band mark (soreceive_generic).
+			n = min(n, so.oobmark)
+		}
 		left := n
 		for m := sb.mb; m != nil && left > 0; {
 			k := min(left, m.Len())
@@ -598,13 +603,21 @@ func (so *Socket) ReceiveStream(ctx context.Context, psa *Sockaddr, uio *Uio, mp
 			left -= k
 			m = next
 		}
+		atMark := false
+		if so.oobmark != 0 {
+			so.oobmark -= n
+			if so.oobmark == 0 {
+				sb.state |= SBS_RCVATMARK
+				atMark = true
+			}
+		}
 		mbuf.FreeChain(sb.DropLocked(n))
 		if so.proto.Flags&PR_WANTRCVD != 0 {
 			sb.mu.Unlock()
 			so.proto.Usrreqs.Rcvd(so, flags)
 			sb.mu.Lock()
 		}
-		if flags&MSG_WAITALL == 0 || uio.Resid == 0 {
+		if flags&MSG_WAITALL == 0 || uio.Resid == 0 || atMark {
 			return nil
 		}
 	}
