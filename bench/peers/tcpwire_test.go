@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,9 +29,20 @@ import (
 type tcpNet struct {
 	// listen listens on the server host at port (0: any free port).
 	listen func(port int) (net.Listener, error)
-	// dial connects from the client host to l.
+	// dial connects from the client host to l, giving up after
+	// dialTimeout.
 	dial  func(l net.Listener) (net.Conn, error)
 	close func()
+}
+
+// dialTimeout bounds every dial, so that a connection that cannot open
+// fails its benchmark instead of stalling the run. It leaves room for a
+// SYN lost and sent again twice on the lossy wire (1 s, then 2 s more).
+const dialTimeout = 15 * time.Second
+
+// dialCtx is a context for one dial.
+func dialCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), dialTimeout)
 }
 
 // tcpNetPeer makes a tcpNet of one implementation.
@@ -47,7 +59,9 @@ func bsdnetTCPNet(cli, srv *bsdnet.Stack, srvAddr string, closer func()) *tcpNet
 			return srv.Listen("tcp4", fmt.Sprintf("%s:%d", srvAddr, port))
 		},
 		dial: func(l net.Listener) (net.Conn, error) {
-			return cli.Dial("tcp4", l.Addr().String())
+			ctx, cancel := dialCtx()
+			defer cancel()
+			return cli.DialContext(ctx, "tcp4", l.Addr().String())
 		},
 		close: closer,
 	}
@@ -90,7 +104,9 @@ func gvisorTCPNet(g *gvisorNet, srv tcpip.Address) *tcpNet {
 		},
 		dial: func(l net.Listener) (net.Conn, error) {
 			port := l.Addr().(*net.TCPAddr).Port
-			return gonet.DialTCP(g.a, tcpip.FullAddress{NIC: 1, Addr: srv, Port: uint16(port)}, ipv4.ProtocolNumber)
+			ctx, cancel := dialCtx()
+			defer cancel()
+			return gonet.DialContextTCP(ctx, g.a, tcpip.FullAddress{NIC: 1, Addr: srv, Port: uint16(port)}, ipv4.ProtocolNumber)
 		},
 		close: g.close,
 	}
@@ -106,7 +122,7 @@ func newKernelLoopbackTCP(tb testing.TB) *tcpNet {
 			return net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
 		},
 		dial: func(l net.Listener) (net.Conn, error) {
-			return net.Dial("tcp4", l.Addr().String())
+			return net.DialTimeout("tcp4", l.Addr().String(), dialTimeout)
 		},
 		close: func() {},
 	}
