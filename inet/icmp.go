@@ -53,6 +53,9 @@ type pmtuEntry struct {
 const pmtuExpire = 10 * time.Minute
 
 func (s *Stack) pathMTU(dst netip.Addr) int {
+	if s.npmtu.Load() == 0 {
+		return 0 // nothing learned: the usual case, on every packet
+	}
 	s.pmtuMu.Lock()
 	defer s.pmtuMu.Unlock()
 	e, ok := s.pmtu[dst]
@@ -61,6 +64,7 @@ func (s *Stack) pathMTU(dst netip.Addr) int {
 	}
 	if time.Now().After(e.expire) {
 		delete(s.pmtu, dst)
+		s.npmtu.Store(int32(len(s.pmtu)))
 		return 0
 	}
 	return e.mtu
@@ -69,6 +73,7 @@ func (s *Stack) pathMTU(dst netip.Addr) int {
 func (s *Stack) setPathMTU(dst netip.Addr, mtu int) {
 	s.pmtuMu.Lock()
 	s.pmtu[dst] = pmtuEntry{mtu, time.Now().Add(pmtuExpire)}
+	s.npmtu.Store(int32(len(s.pmtu)))
 	s.pmtuMu.Unlock()
 }
 

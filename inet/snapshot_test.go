@@ -80,6 +80,10 @@ func TestRouteChangesSeenByLookups(t *testing.T) {
 		{"a longer prefix, direct", func() error { return a.s.AddRoute(netip.MustParsePrefix("192.168.7.8/29"), netip.Addr{}, c.ends[0]) }, dst},
 		{"longer prefix deleted", func() error { return a.s.DeleteRoute(netip.MustParsePrefix("192.168.7.8/29")) }, gw},
 		{"gateway route deleted", func() error { return a.s.DeleteRoute(netip.MustParsePrefix("192.168.7.0/24")) }, netip.Addr{}},
+		{"default route", func() error { return a.s.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), gw, nil) }, gw},
+		{"a host route", func() error { return a.s.AddRoute(netip.MustParsePrefix("192.168.7.9/32"), netip.Addr{}, c.ends[0]) }, dst},
+		{"host route deleted", func() error { return a.s.DeleteRoute(netip.MustParsePrefix("192.168.7.9/32")) }, gw},
+		{"default route deleted", func() error { return a.s.DeleteRoute(netip.MustParsePrefix("0.0.0.0/0")) }, netip.Addr{}},
 	}
 	for _, s := range steps {
 		if s.change != nil {

@@ -11,6 +11,7 @@
 package inet
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -72,6 +73,7 @@ type Stack struct {
 
 	pmtuMu sync.Mutex
 	pmtu   map[netip.Addr]pmtuEntry
+	npmtu  atomic.Int32 // len(pmtu), so that a stack that learned none takes no lock
 
 	addrSnap atomic.Pointer[addrSnapshot]
 
@@ -468,6 +470,16 @@ type route struct {
 type rtable struct {
 	byLen map[int]map[netip.Prefix][]*route
 	lens  []int // prefix lengths present, longest first
+
+	// v4, in the copies that snapshots hold, is byLen for IPv4 keyed by
+	// the masked address as a number, which is quicker to look up.
+	v4 []v4routes
+}
+
+// v4routes are the IPv4 routes of one prefix length.
+type v4routes struct {
+	mask   uint32
+	routes map[uint32][]*route
 }
 
 func (t *rtable) add(r *route) {
@@ -502,7 +514,8 @@ func (t *rtable) del(dst netip.Prefix, ifa *Iface) bool {
 	return false
 }
 
-// clone returns a copy of t that later changes to t leave alone.
+// clone returns a copy of t that later changes to t leave alone, with the
+// IPv4 index built.
 func (t *rtable) clone() *rtable {
 	c := &rtable{lens: slices.Clone(t.lens), byLen: make(map[int]map[netip.Prefix][]*route, len(t.byLen))}
 	for n, m := range t.byLen {
@@ -512,10 +525,40 @@ func (t *rtable) clone() *rtable {
 		}
 		c.byLen[n] = cm
 	}
+	for _, n := range c.lens {
+		if n > 32 {
+			continue
+		}
+		v := v4routes{mask: ^uint32(0) << (32 - n), routes: make(map[uint32][]*route)}
+		if n == 0 {
+			v.mask = 0
+		}
+		for p, rs := range c.byLen[n] {
+			if p.Addr().Is4() && len(rs) > 0 {
+				b := p.Addr().As4()
+				v.routes[binary.BigEndian.Uint32(b[:])] = rs
+			}
+		}
+		if len(v.routes) > 0 {
+			c.v4 = append(c.v4, v)
+		}
+	}
 	return c
 }
 
 func (t *rtable) lookup(a netip.Addr) *route {
+	if t.v4 != nil && a.Is4() {
+		b := a.As4()
+		ip := binary.BigEndian.Uint32(b[:])
+		for _, v := range t.v4 {
+			for _, r := range v.routes[ip&v.mask] {
+				if r.ifa.ifp.Up() {
+					return r
+				}
+			}
+		}
+		return nil
+	}
 	for _, n := range t.lens {
 		p, err := a.Prefix(n)
 		if err != nil {
