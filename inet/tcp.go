@@ -601,7 +601,10 @@ func (tp *tcpcb) startConnect() {
 	}
 	if tp.s.tcp.tun.Timestamps {
 		tp.flags |= tfReqTstmp
-		tp.tsOffset = uint32(tp.s.rand64())
+		// RFC 7323 5.4: an offset keyed on the connection, so that a
+		// new incarnation of a four-tuple continues its timestamps.
+		la, lp, fa, fp := tp.inp.addrs()
+		tp.tsOffset = tp.s.scTSOffset(scKey{laddr: la, faddr: fa.WithZone(""), lport: lp, fport: fp})
 	}
 	if tp.s.tcp.tun.SACK {
 		tp.flags |= tfReqSack

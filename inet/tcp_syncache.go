@@ -64,8 +64,9 @@ func (s *Stack) scWindowScale(lp *tcpcb) uint8 {
 	return sc
 }
 
-// scTSOffset is the timestamp offset of a connection made from the cache
-// or a cookie: derived from the connection, so that a cookie needs no state.
+// scTSOffset is a connection's timestamp offset: a keyed hash of its
+// addresses and ports (RFC 7323 5.4), so that a cookie needs no state and
+// a later incarnation of the four-tuple goes on from the same clock.
 func (s *Stack) scTSOffset(k scKey) uint32 {
 	return binary.BigEndian.Uint32(s.scHash(k, 0, 0x7473)[4:])
 }

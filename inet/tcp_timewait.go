@@ -126,11 +126,8 @@ func (s *Stack) twCompactInput(p *inpcb, in *tcpIn) bool {
 	}
 	var ack bool
 	switch {
-	case in.ts && tw.ts && tw.tsRecent != 0 && int32(in.tsVal-tw.tsRecent) < 0:
-		st.PAWSDrop.Add(1)
-		ack = true
 	case flags&tcpRst != 0:
-	case flags&(tcpSyn|tcpAck) == tcpSyn && in.seq.gt(tw.rcvNxt):
+	case flags&(tcpSyn|tcpAck) == tcpSyn && (in.seq.gt(tw.rcvNxt) || in.ts && tw.ts && int32(in.tsVal-tw.tsRecent) > 0):
 		tw.mu.Unlock()
 		st.TWRecycled.Add(1)
 		s.twRemove(p)
@@ -254,18 +251,15 @@ func (s *Stack) twTimer() {
 func (tp *tcpcb) twInput(in *tcpIn) bool {
 	st := &tp.s.Stats.TCP
 	flags := in.flags
-	// PAWS: an old duplicate is acknowledged and dropped.
-	if in.ts && tp.useTS() && tp.tsRecent != 0 && int32(in.tsVal-tp.tsRecent) < 0 {
-		st.PAWSDrop.Add(1)
-		tp.respond(tp.sndNxt, tp.rcvNxt, tcpAck)
-		return false
-	}
+	// tcp_twcheck does no PAWS: a new SYN is judged by its sequence
+	// number alone.
 	// RFC 1337: a RST does not cut TIME_WAIT short.
 	if flags&tcpRst != 0 {
 		return false
 	}
-	// A new connection request above the old sequence space ends the wait.
-	if flags&(tcpSyn|tcpAck) == tcpSyn && in.seq.gt(tp.rcvNxt) {
+	// A new connection request above the old sequence space, or with a
+	// later timestamp (RFC 6191), ends the wait.
+	if flags&(tcpSyn|tcpAck) == tcpSyn && (in.seq.gt(tp.rcvNxt) || in.ts && tp.useTS() && int32(in.tsVal-tp.tsRecent) > 0) {
 		st.TWRecycled.Add(1)
 		tp.close()
 		return true

@@ -17,8 +17,9 @@ Runs bsdnet's benchmark suite and prints each figure beside the kernel's
 stream throughput, 1-byte ping-pong, connect+accept+close and 64-byte
 datagrams against unix-domain sockets in a temporary directory, and UDP
 datagrams of 64 and 1400 bytes on a stack's loopback and between two
-stacks over a wire, against UDP on 127.0.0.1. TCP joins the suite when TCP
-lands. gVisor's netstack is measured by the separate module bench/peers,
+stacks over a wire, against UDP on 127.0.0.1; TCP streams on a loopback and
+over a wire, 1-byte ping-pong and connect+accept+close, against TCP on
+127.0.0.1. gVisor's netstack is measured by the separate module bench/peers,
 which this command does not link.
 
 Flags:

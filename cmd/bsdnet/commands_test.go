@@ -118,7 +118,7 @@ func TestBench(t *testing.T) {
 			t.Errorf("no row with a ratio for %q:\n%s", w.Name, s)
 		}
 	}
-	for _, want := range []string{"WORKLOAD", "BSDNET", "KERNEL", "RATIO", "gVisor: see bench/peers", "TCP: measured when TCP lands"} {
+	for _, want := range []string{"WORKLOAD", "BSDNET", "KERNEL", "RATIO", "gVisor: see bench/peers"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}

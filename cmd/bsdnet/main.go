@@ -50,7 +50,7 @@ Commands:
 	nc      connect to (or listen on) a TCP or UDP port from a bsdnet
 	        stack and copy stdin and stdout, as nc(1) does: in the demo
 	        topology, over a UDP tunnel to another bsdnet nc, or on a TAP
-	bench   run the benchmark suite (PF_LOCAL, UDP; TCP when TCP lands)
+	bench   run the benchmark suite (PF_LOCAL, UDP, TCP) beside the kernel
 	        and print bsdnet's figures beside the kernel's with the ratio
 	tap     attach a stack to a TAP device (Linux, root) and serve echo
 	        (port 7) and discard (port 9) over TCP and UDP and HTTP (port

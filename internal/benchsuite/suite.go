@@ -42,9 +42,11 @@ type Workload struct {
 
 // Workloads returns the suite: PF_LOCAL stream throughput, 1-byte
 // ping-pong, connect+accept+close and 64-byte datagrams against the
-// kernel's unix-domain sockets, and UDP datagrams of 64 and 1400 bytes on
+// kernel's unix-domain sockets; UDP datagrams of 64 and 1400 bytes on
 // one stack's loopback and between two stacks over a wire, against the
-// kernel's UDP on 127.0.0.1.
+// kernel's UDP on 127.0.0.1; and TCP streams (loopback and wire), 1-byte
+// ping-pong and connect+accept+close against the kernel's TCP on
+// 127.0.0.1.
 func Workloads() []Workload {
 	ws := []Workload{
 		{Name: "PF_LOCAL stream, 64 KiB writes", Unit: "MB/s",
@@ -64,7 +66,7 @@ func Workloads() []Workload {
 				Note:   "bsdnet: two stacks over a 1500-byte-MTU wire; kernel: 127.0.0.1",
 				Bsdnet: udpBench(newBsdnetWire, size), Kernel: udpBench(newKernelUDP, size)})
 	}
-	return ws
+	return append(ws, tcpWorkloads()...)
 }
 
 // Figure is one side's measurement of a workload.
@@ -202,7 +204,6 @@ func Print(w io.Writer, results []Result) {
 			}
 		}
 	}
-	fmt.Fprintln(w, "TCP: measured when TCP lands (bsdnet's TCP is not implemented yet).")
 	fmt.Fprintln(w, "gVisor: see bench/peers (a module of its own, not linked into this command):")
 	fmt.Fprintln(w, "        cd bench/peers && go test -run XXX -bench .")
 }

@@ -122,7 +122,7 @@ func TestRunAndPrint(t *testing.T) {
 			t.Errorf("table lacks %q", w.Name)
 		}
 	}
-	for _, want := range []string{"WORKLOAD", "BSDNET", "KERNEL", "RATIO", "gVisor: see bench/peers", "when TCP lands"} {
+	for _, want := range []string{"WORKLOAD", "BSDNET", "KERNEL", "RATIO", "gVisor: see bench/peers"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)
 		}
