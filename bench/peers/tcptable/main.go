@@ -47,39 +47,53 @@ var rows = []row{
 
 var peers = []string{"bsdnet", "gvisor", "kernel"}
 
+// key names a benchmark of one peer: "bench|peer".
+func key(name string) (string, bool) {
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		name = name[:i] // the GOMAXPROCS suffix
+	}
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
+		return "", false
+	}
+	return name[:i] + "|" + name[i+1:], true
+}
+
 // parse reads benchmark output: for each benchmark and peer, every value
-// reported in each unit.
-func parse(r io.Reader, echo io.Writer) (map[string]map[string][]float64, error) {
+// reported in each unit, and which ones failed.
+func parse(r io.Reader, echo io.Writer) (map[string]map[string][]float64, map[string]bool, error) {
 	vals := make(map[string]map[string][]float64) // "bench|peer" -> unit -> values
+	failed := make(map[string]bool)
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
 		fmt.Fprintln(echo, line)
+		if i := strings.Index(line, "--- FAIL: "); i >= 0 {
+			if k, ok := key(strings.TrimSpace(line[i+len("--- FAIL: "):])); ok {
+				failed[k] = true
+			}
+			continue
+		}
 		f := strings.Fields(line)
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
 		}
-		name := f[0]
-		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			name = name[:i] // the GOMAXPROCS suffix
-		}
-		i := strings.LastIndexByte(name, '/')
-		if i < 0 {
+		k, ok := key(f[0])
+		if !ok {
 			continue
 		}
-		key := name[:i] + "|" + name[i+1:]
-		if vals[key] == nil {
-			vals[key] = make(map[string][]float64)
+		if vals[k] == nil {
+			vals[k] = make(map[string][]float64)
 		}
 		for j := 2; j+1 < len(f); j += 2 {
 			v, err := strconv.ParseFloat(f[j], 64)
 			if err != nil {
 				break
 			}
-			vals[key][f[j+1]] = append(vals[key][f[j+1]], v)
+			vals[k][f[j+1]] = append(vals[k][f[j+1]], v)
 		}
 	}
-	return vals, sc.Err()
+	return vals, failed, sc.Err()
 }
 
 func median(v []float64) (float64, bool) {
@@ -121,7 +135,7 @@ func ratio(b, p float64) string {
 }
 
 func main() {
-	vals, err := parse(os.Stdin, os.Stderr)
+	vals, failed, err := parse(os.Stdin, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tcptable:", err)
 		os.Exit(1)
@@ -135,7 +149,7 @@ func main() {
 		for i, p := range peers {
 			med[i], have[i] = median(vals[r.bench+"|"+p][r.metric])
 			med[i] *= r.scale
-			if have[i] {
+			if have[i] || failed[r.bench+"|"+p] {
 				n++
 			}
 		}
@@ -143,10 +157,13 @@ func main() {
 			continue
 		}
 		cells := []string{r.label}
-		for i := range peers {
-			if have[i] {
+		for i, p := range peers {
+			switch {
+			case have[i]:
 				cells = append(cells, format(med[i], r.show))
-			} else {
+			case failed[r.bench+"|"+p]:
+				cells = append(cells, "failed")
+			default:
 				cells = append(cells, "–")
 			}
 		}
