@@ -91,10 +91,10 @@ func (p *inpcb) options() pcbOpts {
 // segment costs one hash probe, or a walk of the port's few unconnected
 // blocks, however many connections share the port.
 //
-// TCP's insertConnected hashes accepted connections by appending to
-// ports[port] itself. Such blocks, not yet indexed, form a suffix of the
-// list; adoptLocked indexes them before anything reads or changes the
-// port's indexes.
+// Blocks appended to ports[port] without being indexed form a suffix of
+// the list; adoptLocked indexes them before anything reads or changes the
+// port's indexes. (Accepted TCP connections are hashed at once, through
+// hashConnected.)
 type pcbTable struct {
 	s     *Stack
 	name  string

@@ -182,13 +182,14 @@ type TCPStats struct {
 
 // tcpStack is the stack's TCP part (tcbinfo and the sysctls).
 type tcpStack struct {
-	pcbs   pcbTable
-	tun    TCPTunables
-	secret [32]byte // RFC 6528's secret key
-	sc     syncache
-	twmu   sync.Mutex
-	tw     twQueue
-	conns  atomic.Int64
+	pcbs      pcbTable
+	tun       TCPTunables
+	secret    [32]byte // RFC 6528's secret key
+	isnOffset atomic.Uint32
+	sc        syncache
+	twmu      sync.Mutex
+	tw        twQueue
+	conns     atomic.Int64
 
 	// The input queue: segments wait here while another goroutine drains
 	// it, so that segment ping-pong between stacks never nests.
@@ -237,7 +238,11 @@ func (s *Stack) tcpISN(la netip.Addr, lp uint16, fa netip.Addr, fp uint16) seqnu
 	var sum [32]byte
 	h.Sum(sum[:0])
 	m := uint32(time.Now().UnixNano() / 4000)
-	return seqnum(m + binary.BigEndian.Uint32(sum[:]))
+	// FreeBSD's isn_offset: every new ISN moves on by 4 KiB to 8 KiB, so
+	// that two incarnations of a four-tuple within one 4 µs tick still
+	// get ISNs in order (and the second passes the first's TIME_WAIT).
+	off := s.tcp.isnOffset.Add(4096 + uint32(s.randN(4096)))
+	return seqnum(m + off + binary.BigEndian.Uint32(sum[:]))
 }
 
 // tcpInput is the input dispatch: the segment joins the stack's queue;

@@ -230,21 +230,6 @@ func (s *Stack) tcpDropWithReset(in *tcpIn) {
 	}
 }
 
-// insertConnected hashes a new connection's block with its four-tuple;
-// false when another block has that four-tuple already.
-func (t *pcbTable) insertConnected(p *inpcb, laddr netip.Addr, lport uint16, faddr netip.Addr, fport uint16) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, x := range t.ports[lport] {
-		if x.faddr == faddr.WithZone("") && x.fport == fport && x.laddr == laddr {
-			return false
-		}
-	}
-	p.laddr, p.lport, p.faddr, p.fport, p.explicit = laddr, lport, faddr, fport, true
-	t.ports[lport] = append(t.ports[lport], p)
-	return true
-}
-
 // tcpListenInput handles a segment for a listener: a SYN goes to the SYN
 // cache (or gets a cookie); an ACK or RST is for the cache to judge;
 // anything else is dropped.

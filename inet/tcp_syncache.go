@@ -379,7 +379,7 @@ func (s *Stack) scExpand(lp *tcpcb, k scKey, e *scEntry, in *tcpIn) {
 	tp.flags = tp.flags&^tfRack | inherit
 	tp.keepIdle, tp.keepIntvl, tp.keepInit, tp.keepCnt, tp.userMSS = ki, kd, kn, kc, um
 	tp.cc = cc
-	if !s.tcp.pcbs.insertConnected(tp.inp, k.laddr, k.lport, k.faddr, k.fport) {
+	if !s.tcp.pcbs.hashConnected(tp.inp, k.laddr, k.lport, k.faddr, k.fport) {
 		tp.close()
 		tp.mu.Unlock()
 		child.Abort()
