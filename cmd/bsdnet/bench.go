@@ -4,6 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 
@@ -20,7 +23,8 @@ datagrams of 64 and 1400 bytes on a stack's loopback and between two
 stacks over a wire, against UDP on 127.0.0.1; TCP streams on a loopback and
 over a wire, 1-byte ping-pong and connect+accept+close, against TCP on
 127.0.0.1. gVisor's netstack is measured by the separate module bench/peers,
-which this command does not link.
+which this command does not link: -gvisor bench/peers builds and runs its TCP
+benchmarks with the go command and prints their table.
 
 Flags:
 `
@@ -35,6 +39,7 @@ func bench(args []string, stdout, stderr io.Writer) error {
 	quick := fs.Bool("quick", false, "a short run (-benchtime 100ms): figures are rougher")
 	benchtime := fs.String("benchtime", "1s", "how long to run each side of each workload, or Nx for N operations (as go test's -benchtime)")
 	run := fs.String("run", "", "run only the workloads whose names match this regular expression")
+	peers := fs.String("gvisor", "", "also run the TCP benchmarks of the bench/peers module in `DIR` (bsdnet, gVisor's netstack and the kernel in one run; needs the go command and the source tree) and print their table")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,8 +82,52 @@ func bench(args []string, stdout, stderr io.Writer) error {
 		results = append(results, r)
 	}
 	benchsuite.Print(stdout, results)
+	if *peers != "" {
+		if err := benchPeers(*peers, bt, stdout, stderr); err != nil {
+			return err
+		}
+	}
 	if failed > 0 {
 		return fmt.Errorf("bench: %d workloads failed", failed)
+	}
+	return nil
+}
+
+// benchPeers runs bench/peers' TCP benchmarks in dir (a module of its own,
+// which links gVisor) with the go command, and prints the table its
+// tcptable tool makes of them: bsdnet, gVisor and the kernel side by side.
+func benchPeers(dir, benchtime string, stdout, stderr io.Writer) error {
+	if _, err := os.Stat(filepath.Join(dir, "tcptable")); err != nil {
+		return fmt.Errorf("bench: -gvisor %s: not the bench/peers module: %w", dir, err)
+	}
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("bench: -gvisor needs the go command: %w", err)
+	}
+	fmt.Fprintf(stdout, "\nbench/peers (%s): TCP beside gVisor's netstack and the kernel, building and running...\n", dir)
+	test := exec.Command(gotool, "test", "-run", "XXX", "-bench", "TCPStream|TCPPingPong|TCPWire|TCPConnRate",
+		"-benchtime", benchtime, "-timeout", "1h", ".")
+	test.Dir = dir
+	test.Stderr = stderr
+	table := exec.Command(gotool, "run", "./tcptable")
+	table.Dir = dir
+	table.Stdout = stdout
+	table.Stderr = io.Discard // tcptable echoes the benchmark output there
+	pipe, err := table.StdinPipe()
+	if err != nil {
+		return err
+	}
+	test.Stdout = pipe
+	if err := table.Start(); err != nil {
+		return fmt.Errorf("bench: -gvisor: %w", err)
+	}
+	terr := test.Run()
+	pipe.Close()
+	if err := table.Wait(); err != nil {
+		return fmt.Errorf("bench: -gvisor: tcptable: %w", err)
+	}
+	if terr != nil {
+		return fmt.Errorf("bench: -gvisor: go test: %w", terr)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -174,5 +175,27 @@ func TestTapErrors(t *testing.T) {
 		if err := run(args, &out, &errb); err == nil {
 			t.Errorf("run(%q) succeeded:\n%s", args, out.String())
 		}
+	}
+}
+
+// TestBenchGvisor builds and runs bench/peers' TCP benchmarks through
+// bench -gvisor: the table has bsdnet, gVisor and the kernel on each row.
+func TestBenchGvisor(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Fatalf("the go command: %v", err)
+	}
+	var out, errb bytes.Buffer
+	if err := run([]string{"bench", "-benchtime", "20x", "-run", "PF_LOCAL ping-pong", "-gvisor", "../../bench/peers"}, &out, &errb); err != nil {
+		t.Fatalf("bench -gvisor: %v\n%s%s", err, out.String(), errb.String())
+	}
+	s := out.String()
+	for _, row := range []string{"loopback stream, 64 KiB writes", "loopback 1-byte round trip", "two stacks, 1500-byte-MTU wire", "connect + accept + close, sequential"} {
+		m := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(row) + `[^|]* \| ([^|]+) \| ([^|]+) \|`).FindStringSubmatch(s)
+		if m == nil || strings.Contains(m[1], "failed") || strings.TrimSpace(m[2]) == "" {
+			t.Errorf("no bsdnet and gVisor figures for %q:\n%s", row, s)
+		}
+	}
+	if err := run([]string{"bench", "-benchtime", "3x", "-run", "PF_LOCAL ping-pong", "-gvisor", t.TempDir()}, &out, &errb); err == nil {
+		t.Error("-gvisor on a directory that is not bench/peers succeeded")
 	}
 }
