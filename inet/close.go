@@ -36,9 +36,7 @@ func (s *Stack) Close() error {
 		if tp.flags&tfFreed == 0 && tp.state != tcpsListen {
 			tp.close()
 		}
-		for i := range tp.timers {
-			tp.timerKill(i)
-		}
+		tp.timerKill()
 		for i := range tp.out {
 			mbuf.FreeChain(tp.out[i].m)
 		}

@@ -369,10 +369,10 @@ type tcpcb struct {
 	reass  *tcpReass  // out-of-order segments (lazy)
 	sm     *sendmap   // SACK scoreboard and RACK's record (lazy)
 
-	timers [ttN]*time.Timer
-	tdl    [ttN]time.Time // deadlines; zero when stopped
-	tfire  [ttN]time.Time // when each timer is set to fire; zero when not pending
-	out    []tcpSeg
+	tmr   *time.Timer    // the one runtime timer (lazy)
+	tdl   [ttN]time.Time // deadlines; zero when stopped
+	tfire time.Time      // when tmr is set to fire; zero when not pending
+	out   []tcpSeg
 }
 
 // tcpSeg is a segment built under the lock and sent after it.
@@ -467,9 +467,7 @@ func (tp *tcpcb) freeLocked() {
 		return
 	}
 	tp.flags |= tfFreed
-	for i := range tp.timers {
-		tp.timerKill(i)
-	}
+	tp.timerKill()
 	tp.s.tcp.pcbs.detach(tp.inp)
 	mbuf.FreeChain(tp.orphan)
 	tp.orphan = nil
@@ -1122,9 +1120,7 @@ func (tp *tcpcb) close() {
 	}
 	tp.state = tcpsClosed
 	tp.s.Stats.TCP.Closed.Add(1)
-	for i := range tp.timers {
-		tp.timerKill(i)
-	}
+	tp.timerKill()
 	tp.reass.free()
 	tp.reass = nil
 	tp.sm = nil
@@ -1176,61 +1172,81 @@ func (tp *tcpcb) clock() time.Time {
 	return tp.now
 }
 
-// timerSet arms timer i to fire after d, creating it the first time.
-// A timer that would fire before the new deadline is left alone: it
-// re-arms itself for the rest when it fires, so that pushing a deadline
-// back (the retransmission timer on every ACK) costs no timer reset.
+// timerSet arms timer i to fire after d. A connection has one runtime
+// timer for all its timers (as FreeBSD's tcpcb has one callout), armed for
+// the earliest deadline. A runtime timer that would fire before the new
+// deadline is left alone: it re-arms itself for the rest when it fires, so
+// that pushing a deadline back (the retransmission timer on every ACK)
+// costs no timer reset.
 func (tp *tcpcb) timerSet(i int, d time.Duration) {
 	dl := tp.clock().Add(d)
 	tp.tdl[i] = dl
-	if tp.timers[i] == nil {
-		tp.tfire[i] = dl
-		tp.timers[i] = time.AfterFunc(d, func() { tp.timeout(i) })
+	if tp.tmr == nil {
+		tp.tfire = dl
+		tp.tmr = time.AfterFunc(d, tp.timeout)
 		return
 	}
-	if f := tp.tfire[i]; !f.IsZero() && !f.After(dl) {
+	if !tp.tfire.IsZero() && !tp.tfire.After(dl) {
 		return
 	}
-	tp.tfire[i] = dl
-	tp.timers[i].Reset(d)
+	tp.tfire = dl
+	tp.tmr.Reset(d)
 }
 
 // timerStop stops timer i lazily: the deadline goes, the runtime timer
 // stays armed and does nothing when it fires, so that a timer stopped and
 // set again on every segment (the delayed ACK, the retransmission timer)
-// costs no runtime timer change. timerKill really stops it.
+// costs no runtime timer change. timerKill stops them all for good.
 func (tp *tcpcb) timerStop(i int) {
 	tp.tdl[i] = time.Time{}
 }
 
-// timerKill stops timer i for good, for a block that is closing.
-func (tp *tcpcb) timerKill(i int) {
-	tp.tdl[i] = time.Time{}
-	if tp.timers[i] != nil && !tp.tfire[i].IsZero() {
-		tp.timers[i].Stop()
-		tp.tfire[i] = time.Time{}
+// timerKill stops every timer, for a block that is closing.
+func (tp *tcpcb) timerKill() {
+	clear(tp.tdl[:])
+	if tp.tmr != nil && !tp.tfire.IsZero() {
+		tp.tmr.Stop()
+		tp.tfire = time.Time{}
 	}
 }
 
 func (tp *tcpcb) timerActive(i int) bool { return !tp.tdl[i].IsZero() }
 
-// timeout runs timer i's handler (tcp_timer_*), unless the timer was
-// stopped or moved since it fired.
-func (tp *tcpcb) timeout(i int) {
+// timeout runs the handlers of the timers that are due (tcp_timer_*),
+// in the order of their numbers, then arms the runtime timer for the
+// earliest deadline left.
+func (tp *tcpcb) timeout() {
 	tp.lock()
-	tp.tfire[i] = time.Time{}
-	if tp.tdl[i].IsZero() || tp.flags&tfFreed != 0 {
+	tp.tfire = time.Time{}
+	if tp.flags&tfFreed != 0 {
 		tp.mu.Unlock()
 		return
 	}
-	if left := tp.tdl[i].Sub(tp.clock()); left > 0 {
-		// Fired early: the deadline moved back since it was armed.
-		tp.tfire[i] = tp.tdl[i]
-		tp.timers[i].Reset(left)
-		tp.mu.Unlock()
-		return
+	now := tp.clock()
+	for i := range tp.tdl {
+		if tp.tdl[i].IsZero() || now.Before(tp.tdl[i]) || tp.flags&tfFreed != 0 {
+			continue
+		}
+		tp.tdl[i] = time.Time{}
+		tp.timerFire(i)
 	}
-	tp.tdl[i] = time.Time{}
+	if tp.flags&tfFreed == 0 && tp.tmr != nil {
+		var next time.Time
+		for _, dl := range tp.tdl {
+			if !dl.IsZero() && (next.IsZero() || dl.Before(next)) {
+				next = dl
+			}
+		}
+		if !next.IsZero() && (tp.tfire.IsZero() || next.Before(tp.tfire)) {
+			tp.tfire = next
+			tp.tmr.Reset(max(next.Sub(now), 0))
+		}
+	}
+	tp.unlockAndSend()
+}
+
+// timerFire is timer i's handler.
+func (tp *tcpcb) timerFire(i int) {
 	st := &tp.s.Stats.TCP
 	switch i {
 	case ttDelack:
@@ -1271,7 +1287,6 @@ func (tp *tcpcb) timeout(i int) {
 			tp.tlpTimeout()
 		}
 	}
-	tp.unlockAndSend()
 }
 
 // rexmtTimeout is tcp_timer_rexmt: back off and resend from snd_una.

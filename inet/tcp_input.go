@@ -300,10 +300,8 @@ func (tp *tcpcb) challengeAck() {
 // The block sheds what TIME_WAIT does not need (tcp_twstart).
 func (tp *tcpcb) enterTimeWait() {
 	tp.state = tcpsTimeWait
-	for i := range tp.timers {
-		tp.timerKill(i)
-		tp.timers[i] = nil
-	}
+	tp.timerKill()
+	tp.tmr = nil
 	tp.reass.free()
 	tp.reass = nil
 	tp.sm = nil

@@ -81,10 +81,8 @@ func (tp *tcpcb) twCompact() {
 	t.mu.Unlock()
 	// The block goes; the connection stays counted until it expires.
 	tp.flags |= tfFreed
-	for i := range tp.timers {
-		tp.timerKill(i)
-		tp.timers[i] = nil
-	}
+	tp.timerKill()
+	tp.tmr = nil
 	// The queue's entries now lead to the compact block, and nothing
 	// holds the old one, its socket or its inpcb.
 	s.tcp.twmu.Lock()
