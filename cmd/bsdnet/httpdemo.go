@@ -126,8 +126,8 @@ func (d *httpDemo) run(t *topology, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  200 OK, %d bytes in %v (%s/s), every byte as sent\n",
 		got, elapsed.Round(time.Millisecond), mb(int64(float64(got)/elapsed.Seconds())))
 	fmt.Fprintf(stdout, "  server's connection: %d data segments sent, %d of them retransmissions; TCP_INFO: %s, cwnd %d bytes, ssthresh %s, smoothed RTT %v\n",
-		len(d.trace.segs), d.trace.retransmissions(), tcpStateName(d.final.State), d.final.Cwnd,
-		ssthreshString(d.final.Ssthresh), d.final.RTT)
+		len(d.trace.segs), d.trace.retransmissions(), tcpStateName(int(d.final.State)), d.final.SndCwnd,
+		ssthreshString(d.final.SndSsthresh), d.final.RTT)
 	if d.plot != "" {
 		if err := d.writePlot(url); err != nil {
 			return err

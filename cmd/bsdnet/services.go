@@ -283,7 +283,7 @@ func httpPage(st *bsdnet.Stack, r *http.Request) string {
 		conn = fmt.Sprintf("<p>Your connection: %s to %s", html.EscapeString(c.RemoteAddr().String()), html.EscapeString(c.LocalAddr().String()))
 		if ti, err := getTCPInfo(c.Socket()); err == nil {
 			conn += fmt.Sprintf(", %s, MSS %d, cwnd %d bytes, smoothed RTT %v (TCP_INFO)",
-				tcpStateName(ti.State), ti.SndMSS, ti.Cwnd, ti.RTT)
+				tcpStateName(int(ti.State)), ti.SndMSS, ti.SndCwnd, ti.RTT)
 		}
 		conn += ".</p>\n"
 	}

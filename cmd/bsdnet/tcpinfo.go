@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/bsdnet/bsdnet/inet"
 	"github.com/bsdnet/bsdnet/socket"
@@ -21,21 +20,8 @@ func tcpStateName(s int) string {
 	return fmt.Sprint(s)
 }
 
-// tcpInfo is the part of FreeBSD's struct tcp_info that bsdnet fills,
-// decoded from getsockopt(IPPROTO_TCP, TCP_INFO).
-type tcpInfo struct {
-	State    int           // tcpi_state
-	RTO      time.Duration // tcpi_rto
-	SndMSS   uint32        // tcpi_snd_mss
-	RTT      time.Duration // tcpi_rtt: the smoothed round-trip time
-	RTTVar   time.Duration // tcpi_rttvar
-	Ssthresh uint32        // tcpi_snd_ssthresh
-	Cwnd     uint32        // tcpi_snd_cwnd
-	RcvSpace uint32        // tcpi_rcv_space: the window offered
-	SndWnd   uint32        // tcpi_snd_wnd: the peer's window
-	SndNxt   uint32        // tcpi_snd_nxt
-	RcvNxt   uint32        // tcpi_rcv_nxt
-}
+// tcpInfo is FreeBSD's struct tcp_info as inet decodes it.
+type tcpInfo = inet.TCPInfo
 
 // getTCPInfo reads TCP_INFO from a TCP socket.
 func getTCPInfo(so *socket.Socket) (tcpInfo, error) {
@@ -48,17 +34,5 @@ func getTCPInfo(so *socket.Socket) (tcpInfo, error) {
 	if err != nil {
 		return tcpInfo{}, fmt.Errorf("TCP_INFO: %d bytes: %w", sopt.Valsize, err)
 	}
-	return tcpInfo{
-		State:    int(ti.State),
-		RTO:      ti.RTO,
-		SndMSS:   ti.SndMSS,
-		RTT:      ti.RTT,
-		RTTVar:   ti.RTTVar,
-		Ssthresh: ti.SndSsthresh,
-		Cwnd:     ti.SndCwnd,
-		RcvSpace: ti.RcvSpace,
-		SndWnd:   ti.SndWnd,
-		SndNxt:   ti.SndNxt,
-		RcvNxt:   ti.RcvNxt,
-	}, nil
+	return ti, nil
 }

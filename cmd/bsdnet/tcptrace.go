@@ -191,7 +191,7 @@ func (tr *tcpTracer) sample(ti tcpInfo) {
 	if tr.start.IsZero() {
 		return
 	}
-	tr.info = append(tr.info, traceInfo{t: now.Sub(tr.start), cwnd: ti.Cwnd, ssthresh: ti.Ssthresh, srtt: ti.RTT})
+	tr.info = append(tr.info, traceInfo{t: now.Sub(tr.start), cwnd: ti.SndCwnd, ssthresh: ti.SndSsthresh, srtt: ti.RTT})
 }
 
 // traceData is a copy of what a tracer recorded.

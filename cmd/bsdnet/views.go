@@ -42,7 +42,7 @@ func sockRows(host string, st *bsdnet.Stack) []sockRow {
 		r.proto, r.state = protoName(so, r.x), stateName(r.x)
 		if r.x.Type == socket.SOCK_STREAM && r.inet() {
 			if ti, err := getTCPInfo(so); err == nil {
-				r.state = tcpStateName(ti.State)
+				r.state = tcpStateName(int(ti.State))
 				if r.x.Options&socket.SO_ACCEPTCONN != 0 {
 					r.state = fmt.Sprintf("LISTEN %d/%d", r.x.Qlen, r.x.Qlimit)
 				}
