@@ -373,6 +373,8 @@ type tcpcb struct {
 	tdl   [ttN]time.Time // deadlines; zero when stopped
 	tfire time.Time      // when tmr is set to fire; zero when not pending
 	out   []tcpSeg
+	// outSpare is a second array for out, kept for streams of bursts.
+	outSpare []tcpSeg
 }
 
 // tcpSeg is a segment built under the lock and sent after it.
@@ -505,19 +507,31 @@ func (tp *tcpcb) unlockAndSend() {
 	tp.flushing = true
 	var buf [8]tcpSeg
 	for len(tp.out) > 0 {
-		var out []tcpSeg
+		var out, burst []tcpSeg
 		if len(tp.out) <= len(buf) {
 			out = buf[:copy(buf[:], tp.out)]
 			clear(tp.out)
 			tp.out = tp.out[:0]
 		} else {
-			out = tp.out
-			tp.out = nil
+			// A burst: hand the slice over and build into the spare
+			// one, so that a stream of bursts reallocates nothing.
+			burst = tp.out
+			out = burst
+			tp.out, tp.outSpare = tp.outSpare[:0], nil
 		}
 		tp.mu.Unlock()
 		tp.s.tcpFlush(out)
 		clear(buf[:])
 		tp.mu.Lock()
+		if burst != nil {
+			clear(burst)
+			if cap(burst) > cap(tp.outSpare) {
+				tp.outSpare = burst[:0]
+			}
+		}
+	}
+	if tp.state == tcpsClosed || tp.state == tcpsTimeWait {
+		tp.out, tp.outSpare = nil, nil // nothing more to send in bursts
 	}
 	tp.flushing = false
 	tp.mu.Unlock()
