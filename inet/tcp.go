@@ -1,7 +1,6 @@
 package inet
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"net/netip"
 	"strings"
@@ -225,18 +224,7 @@ func (s *Stack) TCPConnections() int { return int(s.tcp.conns.Load()) }
 // tcpISN is RFC 6528's ISN: a clock ticking every 4 µs plus a keyed hash
 // of the connection's addresses and ports.
 func (s *Stack) tcpISN(la netip.Addr, lp uint16, fa netip.Addr, fp uint16) seqnum {
-	h := sha256.New()
-	h.Write(s.tcp.secret[:])
-	b := la.As16()
-	h.Write(b[:])
-	b = fa.As16()
-	h.Write(b[:])
-	var p [4]byte
-	binary.BigEndian.PutUint16(p[:], lp)
-	binary.BigEndian.PutUint16(p[2:], fp)
-	h.Write(p[:])
-	var sum [32]byte
-	h.Sum(sum[:0])
+	sum := s.keyedHash(scKey{laddr: la, faddr: fa, lport: lp, fport: fp}, 0, 0)
 	m := uint32(time.Now().UnixNano() / 4000)
 	// FreeBSD's isn_offset: every new ISN moves on by 4 KiB to 8 KiB, so
 	// that two incarnations of a four-tuple within one 4 µs tick still

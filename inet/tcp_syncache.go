@@ -72,20 +72,24 @@ func (s *Stack) scTSOffset(k scKey) uint32 {
 }
 
 func (s *Stack) scHash(k scKey, irs seqnum, slot uint32) []byte {
-	h := sha256.New()
-	h.Write(s.tcp.secret[:])
-	b := k.laddr.As16()
-	h.Write(b[:])
-	b = k.faddr.As16()
-	h.Write(b[:])
-	var p [12]byte
-	binary.BigEndian.PutUint16(p[0:], k.lport)
-	binary.BigEndian.PutUint16(p[2:], k.fport)
-	binary.BigEndian.PutUint32(p[4:], uint32(irs))
-	binary.BigEndian.PutUint32(p[8:], slot)
-	h.Write(p[:])
-	var sum [32]byte
-	return h.Sum(sum[:0])
+	sum := s.keyedHash(k, uint32(irs), slot)
+	return sum[:]
+}
+
+// keyedHash is SHA-256 over the stack's secret, a connection's addresses
+// and ports, and two words: RFC 6528's ISN function, and the cookies' and
+// timestamp offsets' too. It allocates nothing.
+func (s *Stack) keyedHash(k scKey, a, b uint32) [32]byte {
+	var in [len(s.tcp.secret) + 16 + 16 + 12]byte
+	n := copy(in[:], s.tcp.secret[:])
+	la, fa := k.laddr.As16(), k.faddr.As16()
+	n += copy(in[n:], la[:])
+	n += copy(in[n:], fa[:])
+	binary.BigEndian.PutUint16(in[n:], k.lport)
+	binary.BigEndian.PutUint16(in[n+2:], k.fport)
+	binary.BigEndian.PutUint32(in[n+4:], a)
+	binary.BigEndian.PutUint32(in[n+8:], b)
+	return sha256.Sum256(in[:])
 }
 
 func cookieSlot(t time.Time) uint32 { return uint32(t.Unix() >> 4) }

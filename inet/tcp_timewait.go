@@ -1,6 +1,7 @@
 package inet
 
 import (
+	"encoding/binary"
 	"sync"
 	"time"
 
@@ -147,8 +148,8 @@ func (s *Stack) twCompactInput(p *inpcb, in *tcpIn) bool {
 	if tw.ts {
 		b := optb[:]
 		b[0], b[1], b[2], b[3] = header.TCPOptNOP, header.TCPOptNOP, header.TCPOptTimestamp, 10
-		putUint32(b[4:], uint32(time.Now().UnixMilli())+tw.tsOffset)
-		putUint32(b[8:], tw.tsRecent)
+		binary.BigEndian.PutUint32(b[4:], uint32(time.Now().UnixMilli())+tw.tsOffset)
+		binary.BigEndian.PutUint32(b[8:], tw.tsRecent)
 		opts = b
 	}
 	seq, ackn, win := tw.sndNxt, tw.rcvNxt, tw.win
@@ -163,10 +164,6 @@ func (s *Stack) twCompactInput(p *inpcb, in *tcpIn) bool {
 		s.ip6Output(m, o)
 	}
 	return false
-}
-
-func putUint32(b []byte, v uint32) {
-	b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
 }
 
 // twStart puts tp, just entered TIME_WAIT, on the expiry queue: 2·MSL
