@@ -511,9 +511,16 @@ func (e *faultyEnv) serveOne(t *testing.T, network string, addr netip.AddrPort, 
 }
 
 // bsdnetResets: bsdnet closes with SO_LINGER 0; the kernel's reads and
-// writes fail with ECONNRESET.
+// writes fail with ECONNRESET. bsdnet aborts only after the kernel's first
+// byte after "pong" has arrived: an abort drops unacknowledged data, so a
+// "pong" lost on the faulty wire and not yet resent would be dropped with
+// it and the kernel would see the RST before the answer.
 func (e *faultyEnv) bsdnetResets(t *testing.T, network string, addr netip.AddrPort) {
 	served := e.serveOne(t, network, addr, func(c *bsdnet.Conn) error {
+		one := make([]byte, 1)
+		if _, err := io.ReadFull(c, one); err != nil || one[0] != 'x' {
+			return fmt.Errorf("read the byte after pong: %q, %v", one, err)
+		}
 		l := socket.Linger{Onoff: 1, Linger: 0}
 		if err := c.Socket().SetOpt(&socket.Sockopt{Dir: socket.SOPT_SET, Level: socket.SOL_SOCKET, Name: socket.SO_LINGER, Val: l.Bytes(), Valsize: socket.LingerLen}); err != nil {
 			return fmt.Errorf("SO_LINGER: %w", err)
