@@ -302,6 +302,7 @@ const (
 	tfRack                    // RACK-TLP loss detection (TCP_FUNCTION_BLK "rack")
 	tfForceRexmit             // resend the first lost segment regardless of pipe
 	tfDsack                   // report dsack as a D-SACK block (RFC 2883) in the next ACK
+	tfPingPong                // interactive: data answers data, ACKs ride on it
 )
 
 // tcpcb is a TCP control block (struct tcpcb). Everything is guarded by mu;
@@ -330,6 +331,7 @@ type tcpcb struct {
 	rtseq                         seqnum
 	rxtshift                      int
 	rcvtime                       time.Time // last segment received (keepalive idle)
+	rcvDataTime                   time.Time // last in-order data received (ping-pong detection)
 	keepProbes                    int
 	softErr                       syscall.Errno
 	keepIdle, keepIntvl, keepInit time.Duration
@@ -704,8 +706,10 @@ func (u *tcpProto) Rcvd(so *socket.Socket, flags int) error {
 	if tp.state >= tcpsEstablished && tp.state != tcpsTimeWait {
 		// The reader caught up: a delayed ACK goes now with the window
 		// it opened, so that a sender held by Nagle need not wait for
-		// the delayed-ACK timer (as Linux's tcp_cleanup_rbuf does).
-		if tp.flags&tfDelAck != 0 {
+		// the delayed-ACK timer (as Linux's tcp_cleanup_rbuf does) —
+		// unless the connection is interactive, where the answer the
+		// reader is about to write carries the ACK.
+		if tp.flags&(tfDelAck|tfPingPong) == tfDelAck {
 			tp.flags |= tfAckNow
 		}
 		tp.output()
@@ -1253,7 +1257,8 @@ func (tp *tcpcb) timerFire(i int) {
 	switch i {
 	case ttDelack:
 		if tp.flags&tfDelAck != 0 {
-			tp.flags = tp.flags&^tfDelAck | tfAckNow
+			// No answer came within the delay: not interactive.
+			tp.flags = tp.flags&^(tfDelAck|tfPingPong) | tfAckNow
 			st.DelAck.Add(1)
 			tp.output()
 		}

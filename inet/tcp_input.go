@@ -732,6 +732,7 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 					tp.timerSet(ttDelack, tp.s.tcp.tun.DelAck)
 				}
 				tp.rcvNxt += seqnum(tlen)
+				tp.rcvDataTime = tp.clock()
 				st.RcvPack.Add(1)
 				st.RcvByte.Add(uint64(tlen))
 				m := in.m

@@ -338,6 +338,12 @@ func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int
 		tp.rcvAdv = tp.rcvNxt + seqnum(rw)
 	}
 	tp.lastAckSent = tp.rcvNxt
+	if n > 0 && !tp.rcvDataTime.IsZero() && tp.clock().Sub(tp.rcvDataTime) < tp.s.tcp.tun.DelAck {
+		// Data answers data that came within the ACK delay: a request
+		// and response exchange, whose readers leave ACKs to the
+		// answers (Linux's ping-pong mode).
+		tp.flags |= tfPingPong
+	}
 	tp.flags &^= tfAckNow | tfDelAck
 	tp.timerStop(ttDelack)
 }
