@@ -122,10 +122,12 @@ func (s *Stack) ip4Send(ifa *Iface, m *mbuf.Mbuf, nexthop netip.Addr, mloop bool
 	if p := s.pathMTU(dst); p > 0 && p < mtu {
 		mtu = p
 	}
-	if mbuf.Length(m) <= mtu {
+	if l := mbuf.Length(m); l <= mtu || m.Csum.TSO != 0 && l <= ifa.ifp.TSOMax() {
 		return s.linkOutput(ifa, m, nexthop)
 	}
-	if h.DF() {
+	if h.DF() || m.Csum.TSO != 0 {
+		// An offloaded TCP segment on an interface that no longer
+		// takes one is refused, not fragmented (ip_output).
 		s.Stats.IP.CantFrag.Add(1)
 		mbuf.FreeChain(m)
 		return syscall.EMSGSIZE

@@ -59,10 +59,10 @@ func (s *Stack) ip6Output(m *mbuf.Mbuf, o *ipOut) error {
 	if p := s.pathMTU(dst); p > 0 && p < mtu {
 		mtu = p
 	}
-	if mbuf.Length(m) <= mtu {
+	if l := mbuf.Length(m); l <= mtu || m.Csum.TSO != 0 && l <= ifa.ifp.TSOMax() {
 		return s.linkOutput(ifa, m, nexthop)
 	}
-	if o.df {
+	if o.df || m.Csum.TSO != 0 {
 		st.CantFrag.Add(1)
 		mbuf.FreeChain(m)
 		return syscall.EMSGSIZE

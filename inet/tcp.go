@@ -2,6 +2,7 @@ package inet
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"strings"
 	"sync"
@@ -322,6 +323,7 @@ type tcpcb struct {
 	rcvNxt, rcvAdv, lastAckSent   seqnum
 	sndScale, rcvScale            uint8
 	maxseg                        int // the send MSS
+	tsoMax                        int // the most data in one segment the route's interface cuts up itself (TSO); 0: none
 	userMSS                       int
 	cwnd, ssthresh                uint32
 	recover                       seqnum
@@ -469,16 +471,24 @@ func (tp *tcpcb) freeLocked() {
 	tp.s.tcp.conns.Add(-1)
 }
 
-// flush sends the segments built under the lock; call it unlocked.
-func (s *Stack) tcpFlush(segs []tcpSeg) {
+// flush sends the segments built under the lock; call it unlocked. It
+// reports whether a segment larger than the MTU was refused (EMSGSIZE)
+// because its interface no longer takes TCP segmentation offload.
+func (s *Stack) tcpFlush(segs []tcpSeg) (tsoRefused bool) {
 	for i := range segs {
 		o := segs[i].o
+		tso := segs[i].m.Csum.TSO != 0
+		var err error
 		if o.dst.Is4() {
-			s.ip4Output(segs[i].m, &o)
+			err = s.ip4Output(segs[i].m, &o)
 		} else {
-			s.ip6Output(segs[i].m, &o)
+			err = s.ip6Output(segs[i].m, &o)
+		}
+		if tso && errors.Is(err, syscall.EMSGSIZE) {
+			tsoRefused = true
 		}
 	}
+	return tsoRefused
 }
 
 // unlockAndSend releases the lock and sends what was built under it.
@@ -510,9 +520,18 @@ func (tp *tcpcb) unlockAndSend() {
 			tp.out, tp.outSpare = tp.outSpare[:0], nil
 		}
 		tp.mu.Unlock()
-		tp.s.tcpFlush(out)
+		tsoRefused := tp.s.tcpFlush(out)
 		clear(buf[:])
 		tp.mu.Lock()
+		if tsoRefused && tp.tsoMax > 0 {
+			// As tcp_output on EMSGSIZE: no more offload; what was
+			// in flight goes again in MSS-sized segments.
+			tp.tsoMax = 0
+			tp.sndNxt = tp.sndUna
+			tp.rtttime = time.Time{}
+			tp.now = time.Time{}
+			tp.output()
+		}
 		if burst != nil {
 			clear(burst)
 			if cap(burst) > cap(tp.outSpare) {

@@ -256,8 +256,7 @@ func (s *Stack) tcpListenInput(lp *tcpcb, in *tcpIn) {
 
 // synOptions takes the MSS from a SYN.
 func (tp *tcpcb) synOptions(in *tcpIn) {
-	peer := cmp0(in.mss, tp.s.defaultPeerMSS(in.src))
-	tp.maxseg = max(min(peer, tp.ourMSS(in.src)), 64)
+	tp.mssUpdate(cmp0(in.mss, tp.s.defaultPeerMSS(in.src)), in.src)
 }
 
 // established moves the connection to ESTABLISHED and tells the socket.
@@ -725,7 +724,10 @@ func (tp *tcpcb) doSegment(in *tcpIn) (reset bool) {
 	if (tlen > 0 || thflags&tcpFin != 0) && !haveRcvdFin(tp.state) {
 		if seq == tp.rcvNxt && (tp.reass == nil || len(tp.reass.segs) == 0) {
 			if tlen > 0 {
-				if tp.flags&tfDelAck != 0 || thflags&tcpFin != 0 {
+				if tp.flags&tfDelAck != 0 || thflags&tcpFin != 0 || tlen > tp.maxseg {
+					// The second segment, a FIN, or more than one
+					// segment's worth at once (offloaded or merged):
+					// no delay (DELAY_ACK's tlen <= t_maxseg).
 					tp.flags |= tfAckNow
 				} else {
 					tp.flags |= tfDelAck
@@ -946,9 +948,15 @@ func (s *Stack) tcpCtlinput(laddr, faddr netip.Addr, quote []byte, errno syscall
 	}
 	switch {
 	case errno == syscall.EMSGSIZE:
-		if mss := tp.ourMSS(faddr); mss < tp.maxseg {
-			s.Stats.TCP.PMTUUpdate.Add(1)
-			tp.maxseg = mss
+		if mss, tso := s.routeMSS(faddr, tp.userMSS); mss < tp.maxseg || tso < tp.tsoMax {
+			if mss < tp.maxseg {
+				s.Stats.TCP.PMTUUpdate.Add(1)
+				tp.maxseg = mss
+			}
+			if tso <= tp.maxseg {
+				tso = 0
+			}
+			tp.tsoMax = min(tp.tsoMax, tso)
 			tp.sndNxt = tp.sndUna
 			tp.rtttime = time.Time{}
 			tp.output()

@@ -18,6 +18,8 @@ const (
 	tcpAck = header.TCPFlagAck
 
 	tcpMaxWin = 65535
+	// tcpMinMSS is net.inet.tcp.minmss: below it segments go without DF.
+	tcpMinMSS = 216
 	// tcpHdrRoom is the room left before a segment for the IP and link
 	// headers.
 	tcpHdrRoom = linkHdrRoom + header.IPv6Len
@@ -183,7 +185,18 @@ func (tp *tcpcb) outputOne() bool {
 	}
 	sendalot := false
 	mss := tp.segSize()
-	if n > mss {
+	if n > mss && tp.tsoMax > 0 && !sackRecovery && tp.reass == nil && tp.flags&tfDsack == 0 {
+		// TCP segmentation offload: one segment of many MSS-sized
+		// pieces for the interface to cut, whole pieces unless it ends
+		// the data (tcp_output's tso case; none with SACK blocks).
+		if lim := tp.tsoSize(); n > lim {
+			n = lim
+			sendalot = true
+		}
+		if off+n < avail {
+			n -= n % mss
+		}
+	} else if n > mss {
 		n = mss
 		sendalot = true
 	}
@@ -330,9 +343,12 @@ func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int
 	if tp.sackOK() && (tp.reass != nil || tp.flags&tfDsack != 0) {
 		opts = tp.sackOption(opts)
 	}
-	tp.emit(seq, tp.rcvNxt, flags, uint16(min(win, tcpMaxWin)), opts, data, n)
-	if urp > 0 {
-		header.TCP(tp.out[len(tp.out)-1].m.Data()).SetUrgent(uint16(urp))
+	m := tp.emit(seq, tp.rcvNxt, flags, uint16(min(win, tcpMaxWin)), opts, data, n)
+	if m != nil && urp > 0 {
+		header.TCP(m.Data()).SetUrgent(uint16(urp))
+	}
+	if m != nil && n > tp.segSize() {
+		m.Csum.TSO = uint16(tp.segSize())
 	}
 	if rw > 0 && (tp.rcvNxt + seqnum(rw)).gt(tp.rcvAdv) {
 		tp.rcvAdv = tp.rcvNxt + seqnum(rw)
@@ -405,8 +421,37 @@ func (tp *tcpcb) ourMSS(dst netip.Addr) int {
 	return tp.s.mssFor(dst, tp.userMSS)
 }
 
+// mssUpdate is tcp_mss_update: the send MSS is the peer's, no more than
+// the route to dst allows; a route whose interface takes TCP segmentation
+// offload lets one segment carry up to its limit.
+func (tp *tcpcb) mssUpdate(peer int, dst netip.Addr) {
+	mss, tso := tp.s.routeMSS(dst, tp.userMSS)
+	tp.maxseg = max(min(peer, mss), 64)
+	tp.tsoMax = 0
+	if tso > tp.maxseg {
+		tp.tsoMax = tso
+	}
+}
+
+// tsoSize is the most data one offloaded segment carries: tsoMax less the
+// options every segment has.
+func (tp *tcpcb) tsoSize() int {
+	if tp.useTS() {
+		return tp.tsoMax - 12
+	}
+	return tp.tsoMax
+}
+
 // mssFor is the MSS the route to dst allows, no more than userMSS if set.
 func (s *Stack) mssFor(dst netip.Addr, userMSS int) int {
+	mss, _ := s.routeMSS(dst, userMSS)
+	return mss
+}
+
+// routeMSS is the MSS the route to dst allows (no more than userMSS if
+// set) and, when its interface takes TCP segmentation offload, the most
+// data an offloaded segment without options carries (0 otherwise).
+func (s *Stack) routeMSS(dst netip.Addr, userMSS int) (mss, tso int) {
 	o := &ipOut{dst: dst}
 	var ifa *Iface
 	var err error
@@ -418,17 +463,19 @@ func (s *Stack) mssFor(dst netip.Addr, userMSS int) int {
 		hl = header.IPv6Len + header.TCPMinLen
 	}
 	if err != nil || ifa == nil {
-		return s.tcp.tun.MSSDflt
+		return s.tcp.tun.MSSDflt, 0
 	}
 	mtu := ifa.ifp.MTU()
 	if p := s.pathMTU(dst.WithZone("")); p > 0 && p < mtu {
 		mtu = p
+	} else if t := ifa.ifp.TSOMax(); t > mtu {
+		tso = t - hl
 	}
-	mss := mtu - hl
+	mss = mtu - hl
 	if userMSS > 0 {
 		mss = min(mss, userMSS)
 	}
-	return max(mss, 64)
+	return max(mss, 64), tso
 }
 
 // sendSyn sends our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) with the MSS
@@ -477,19 +524,25 @@ func (tp *tcpcb) sendSyn() {
 	}
 }
 
-// emit builds a segment of the connection into tp.out.
-func (tp *tcpcb) emit(seq, ack seqnum, flags uint8, win uint16, opts []byte, data *mbuf.Mbuf, n int) {
+// emit builds a segment of the connection into tp.out and returns it (nil
+// when the connection has no addresses any more).
+func (tp *tcpcb) emit(seq, ack seqnum, flags uint8, win uint16, opts []byte, data *mbuf.Mbuf, n int) *mbuf.Mbuf {
 	la, lp, fa, fp := tp.inp.addrs()
 	if !la.IsValid() || !fa.IsValid() {
 		mbuf.FreeChain(data)
-		return
+		return nil
 	}
 	if flags&tcpAck == 0 {
 		ack = 0
 	}
 	m := tp.s.tcpBuild(la, lp, fa, fp, seq, ack, flags, win, opts, data, n)
 	o := tp.inp.options()
-	tp.out = append(tp.out, tcpSeg{m: m, o: ipOut{src: la, dst: fa, proto: header.ProtoTCP, ttl: o.ttl, tos: o.tos}})
+	// Path MTU discovery: DF on every IPv4 segment, unless the MSS is
+	// already so small that fragments are the safer fallback (tcp_output,
+	// net.inet.tcp.minmss).
+	df := fa.Is4() && tp.maxseg > tcpMinMSS
+	tp.out = append(tp.out, tcpSeg{m: m, o: ipOut{src: la, dst: fa, proto: header.ProtoTCP, ttl: o.ttl, tos: o.tos, df: df}})
+	return m
 }
 
 // respond is tcp_respond for a connection: a bare segment with the

@@ -401,7 +401,7 @@ func (s *Stack) scExpand(lp *tcpcb, k scKey, e *scEntry, in *tcpIn) {
 	tp.sndWnd = uint32(e.win)
 	tp.maxSndWnd = tp.sndWnd
 	tp.sndWl1 = e.irs
-	tp.maxseg = max(min(cmp0(e.peerMSS, s.defaultPeerMSS(k.faddr)), tp.ourMSS(k.faddr)), 64)
+	tp.mssUpdate(cmp0(e.peerMSS, s.defaultPeerMSS(k.faddr)), k.faddr)
 	if e.wscale >= 0 {
 		tp.flags |= tfRcvdScale | tfReqScale
 		tp.sndScale = uint8(e.wscale)

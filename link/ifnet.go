@@ -91,10 +91,11 @@ type Ifnet struct {
 	hw   net.HardwareAddr
 	drv  Driver
 
-	index atomic.Int32
-	mtu   atomic.Int32
-	flags atomic.Int32
-	input atomic.Pointer[InputFunc]
+	index  atomic.Int32
+	mtu    atomic.Int32
+	tsomax atomic.Int32
+	flags  atomic.Int32
+	input  atomic.Pointer[InputFunc]
 
 	// Pool supplies the mbufs the driver receives into; the stack sets it.
 	Pool *mbuf.Pool
@@ -158,6 +159,17 @@ func (ifp *Ifnet) MTU() int { return int(ifp.mtu.Load()) }
 
 // SetMTU changes the MTU (SIOCSIFMTU).
 func (ifp *Ifnet) SetMTU(mtu int) { ifp.mtu.Store(int32(mtu)) }
+
+// TSOMax returns if_hw_tsomax: the largest IP packet carrying a TCP
+// segment that the interface takes in one piece although it exceeds the
+// MTU (TCP segmentation offload), or 0 when it takes none.
+func (ifp *Ifnet) TSOMax() int { return int(ifp.tsomax.Load()) }
+
+// SetTSOMax sets if_hw_tsomax (ifconfig tso / -tso with 0). Only a driver
+// that can take such packets may be given a limit above the MTU: the
+// loopback, which delivers them whole as the receiver's large receive
+// offload would have merged them.
+func (ifp *Ifnet) SetTSOMax(n int) { ifp.tsomax.Store(int32(n)) }
 
 // Flags returns if_flags.
 func (ifp *Ifnet) Flags() int { return int(ifp.flags.Load()) }

@@ -70,6 +70,10 @@ type Csum struct {
 	UDP   bool
 	Start uint16
 	Off   uint16
+	// TSO is m_pkthdr.tso_segsz for a TCP segment larger than the MTU
+	// (CSUM_TSO): the interface cuts it into segments of TSO bytes of
+	// data; 0 for an ordinary packet.
+	TSO uint16
 }
 
 // Mbuf is one buffer of a chain. The zero Mbuf is not usable; get one from a
