@@ -81,6 +81,14 @@ func BenchmarkTCPLoopbackThroughput(b *testing.B) {
 		}
 	}
 	<-done
+	reportSegs(b, h.s)
+}
+
+// reportSegs reports the data segments and bare ACKs sent per op.
+func reportSegs(b *testing.B, s *Stack) {
+	st := &s.Stats.TCP
+	b.ReportMetric(float64(st.SndPack.Load())/float64(b.N), "segs/op")
+	b.ReportMetric(float64(st.SndAcks.Load())/float64(b.N), "acks/op")
 }
 
 func BenchmarkTCPLoopbackRoundTrip(b *testing.B) {

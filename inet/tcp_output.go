@@ -228,14 +228,19 @@ func (tp *tcpcb) outputOne() bool {
 			send = true
 		}
 	}
-	if !send && rw > 0 {
-		adv := min(rw, tcpMaxWin<<tp.rcvScale) - int(tp.rcvAdv-tp.rcvNxt)
-		if adv >= 2*tp.maxseg || 2*adv >= tp.rcvHiwat() {
-			if adv>>tp.rcvScale > 0 {
-				send = true
-				if n == 0 && tp.flags&tfAckNow == 0 {
-					st.SndWinUp.Add(1)
-				}
+	if !send && rw > 0 && tp.flags&tfDelAck == 0 && !haveRcvdFin(tp.state) {
+		// A window update, when the window grew by two segments and a
+		// good part of the buffer, or by half the buffer (tcp_output's
+		// rule; a pending delayed ACK will carry the window anyway).
+		oldwin := max(int(tp.rcvAdv-tp.rcvNxt), 0)
+		adv := max(min(rw, tcpMaxWin<<tp.rcvScale)-oldwin, 0)
+		hi := tp.rcvHiwat()
+		if oldwin>>tp.rcvScale < (adv+oldwin)>>tp.rcvScale &&
+			(adv >= 2*tp.maxseg && (adv >= hi/4 || rw <= hi/8 || hi <= 8*tp.maxseg || adv >= tcpMaxWin<<tp.rcvScale) ||
+				2*adv >= hi) {
+			send = true
+			if n == 0 && tp.flags&tfAckNow == 0 {
+				st.SndWinUp.Add(1)
 			}
 		}
 	}
