@@ -43,6 +43,7 @@ func (s *Stack) Close() error {
 		tp.out = nil
 		tp.mu.Unlock()
 	}
+	s.tcp.timers.close()
 	for _, p := range tws {
 		s.twRemove(p)
 	}

@@ -187,6 +187,7 @@ type tcpStack struct {
 	secret    [32]byte // RFC 6528's secret key
 	isnOffset atomic.Uint32
 	sc        syncache
+	timers    tcpTimerQ
 	twmu      sync.Mutex
 	tw        twQueue
 	conns     atomic.Int64
@@ -361,9 +362,9 @@ type tcpcb struct {
 	reass  *tcpReass  // out-of-order segments (lazy)
 	sm     *sendmap   // SACK scoreboard and RACK's record (lazy)
 
-	tmr   *time.Timer    // the one runtime timer (lazy)
 	tdl   [ttN]time.Time // deadlines; zero when stopped
-	tfire time.Time      // when tmr is set to fire; zero when not pending
+	tfire time.Time      // when the stack's timer queue has us due; zero when not queued
+	tidx  int            // our place in the timer queue's heap + 1; 0 when not in it (tcpTimerQ.mu)
 	out   []tcpSeg
 	// outSpare is a second array for out, kept for streams of bursts.
 	outSpare []tcpSeg
@@ -1197,48 +1198,45 @@ func (tp *tcpcb) clock() time.Time {
 	return tp.now
 }
 
-// timerSet arms timer i to fire after d. A connection has one runtime
-// timer for all its timers (as FreeBSD's tcpcb has one callout), armed for
-// the earliest deadline. A runtime timer that would fire before the new
-// deadline is left alone: it re-arms itself for the rest when it fires, so
-// that pushing a deadline back (the retransmission timer on every ACK)
-// costs no timer reset.
+// timerSet arms timer i to fire after d. A connection is in its stack's
+// timer queue (tcpTimerQ) once, due at its earliest deadline, as FreeBSD's
+// tcpcb has one callout for all its timers. A connection due before the
+// new deadline is left where it is: it queues itself again for the rest
+// when it comes due, so that pushing a deadline back (the retransmission
+// timer on every ACK) costs no queue operation.
 func (tp *tcpcb) timerSet(i int, d time.Duration) {
-	dl := tp.clock().Add(d)
+	now := tp.clock()
+	dl := now.Add(d)
 	tp.tdl[i] = dl
-	if tp.tmr == nil {
-		tp.tfire = dl
-		tp.tmr = time.AfterFunc(d, tp.timeout)
-		return
-	}
 	if !tp.tfire.IsZero() && !tp.tfire.After(dl) {
 		return
 	}
 	tp.tfire = dl
-	tp.tmr.Reset(d)
+	tp.s.tcp.timers.schedule(tp, dl, now)
 }
 
-// timerStop stops timer i lazily: the deadline goes, the runtime timer
-// stays armed and does nothing when it fires, so that a timer stopped and
-// set again on every segment (the delayed ACK, the retransmission timer)
-// costs no runtime timer change. timerKill stops them all for good.
+// timerStop stops timer i lazily: the deadline goes, the connection stays
+// queued and finds nothing to do when it comes due, so that a timer stopped
+// and set again on every segment (the delayed ACK, the retransmission
+// timer) costs no queue operation. timerKill stops them all for good.
 func (tp *tcpcb) timerStop(i int) {
 	tp.tdl[i] = time.Time{}
 }
 
-// timerKill stops every timer, for a block that is closing.
+// timerKill stops every timer and takes the connection out of the queue,
+// for a block that is closing.
 func (tp *tcpcb) timerKill() {
 	clear(tp.tdl[:])
-	if tp.tmr != nil && !tp.tfire.IsZero() {
-		tp.tmr.Stop()
+	if !tp.tfire.IsZero() {
 		tp.tfire = time.Time{}
+		tp.s.tcp.timers.cancel(tp)
 	}
 }
 
 func (tp *tcpcb) timerActive(i int) bool { return !tp.tdl[i].IsZero() }
 
 // timeout runs the handlers of the timers that are due (tcp_timer_*),
-// in the order of their numbers, then arms the runtime timer for the
+// in the order of their numbers, then queues the connection again for the
 // earliest deadline left.
 func (tp *tcpcb) timeout() {
 	tp.lock()
@@ -1255,7 +1253,7 @@ func (tp *tcpcb) timeout() {
 		tp.tdl[i] = time.Time{}
 		tp.timerFire(i)
 	}
-	if tp.flags&tfFreed == 0 && tp.tmr != nil {
+	if tp.flags&tfFreed == 0 {
 		var next time.Time
 		for _, dl := range tp.tdl {
 			if !dl.IsZero() && (next.IsZero() || dl.Before(next)) {
@@ -1264,7 +1262,7 @@ func (tp *tcpcb) timeout() {
 		}
 		if !next.IsZero() && (tp.tfire.IsZero() || next.Before(tp.tfire)) {
 			tp.tfire = next
-			tp.tmr.Reset(max(next.Sub(now), 0))
+			tp.s.tcp.timers.schedule(tp, next, now)
 		}
 	}
 	tp.unlockAndSend()

@@ -300,7 +300,6 @@ func (tp *tcpcb) challengeAck() {
 func (tp *tcpcb) enterTimeWait() {
 	tp.state = tcpsTimeWait
 	tp.timerKill()
-	tp.tmr = nil
 	tp.reass.free()
 	tp.reass = nil
 	tp.sm = nil

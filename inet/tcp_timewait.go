@@ -83,7 +83,6 @@ func (tp *tcpcb) twCompact() {
 	// The block goes; the connection stays counted until it expires.
 	tp.flags |= tfFreed
 	tp.timerKill()
-	tp.tmr = nil
 	// The queue's entries now lead to the compact block, and nothing
 	// holds the old one, its socket or its inpcb.
 	s.tcp.twmu.Lock()
