@@ -269,6 +269,9 @@ func (a seqnum) leq(b seqnum) bool { return int32(a-b) <= 0 }
 func (a seqnum) gt(b seqnum) bool  { return int32(a-b) > 0 }
 func (a seqnum) geq(b seqnum) bool { return int32(a-b) >= 0 }
 
+// sub is a-b, negative when b is past a.
+func (a seqnum) sub(b seqnum) int { return int(int32(a - b)) }
+
 // Timers (tcp_timer.h).
 const (
 	ttRexmt = iota

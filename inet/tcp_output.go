@@ -111,7 +111,7 @@ func (tp *tcpcb) recwin() int {
 	}
 	space = max(space, 0)
 	space = min(space, tcpMaxWin<<tp.rcvScale)
-	if adv := int(tp.rcvAdv - tp.rcvNxt); tp.state >= tcpsSynReceived && adv > space {
+	if adv := tp.rcvAdv.sub(tp.rcvNxt); tp.state >= tcpsSynReceived && adv > space {
 		space = adv
 	}
 	return space
@@ -185,7 +185,7 @@ func (tp *tcpcb) outputOne() bool {
 	}
 	sendalot := false
 	mss := tp.segSize()
-	if n > mss && tp.tsoMax > 0 && !sackRecovery && tp.reass == nil && tp.flags&tfDsack == 0 {
+	if n > mss && tp.tsoMax > 0 && !sackRecovery && (tp.reass == nil || len(tp.reass.segs) == 0) && tp.flags&tfDsack == 0 {
 		// TCP segmentation offload: one segment of many MSS-sized
 		// pieces for the interface to cut, whole pieces unless it ends
 		// the data (tcp_output's tso case; none with SACK blocks).
@@ -232,7 +232,7 @@ func (tp *tcpcb) outputOne() bool {
 		// A window update, when the window grew by two segments and a
 		// good part of the buffer, or by half the buffer (tcp_output's
 		// rule; a pending delayed ACK will carry the window anyway).
-		oldwin := max(int(tp.rcvAdv-tp.rcvNxt), 0)
+		oldwin := max(tp.rcvAdv.sub(tp.rcvNxt), 0)
 		adv := max(min(rw, tcpMaxWin<<tp.rcvScale)-oldwin, 0)
 		hi := tp.rcvHiwat()
 		if oldwin>>tp.rcvScale < (adv+oldwin)>>tp.rcvScale &&
@@ -253,6 +253,16 @@ func (tp *tcpcb) outputOne() bool {
 			tp.setPersist()
 		}
 		return false
+	}
+	var optb [40]byte
+	opts := tp.segOptions(&optb)
+	if room := tp.maxseg - len(opts); n > room && room < tp.segSize() {
+		// SACK blocks leave less room for data: the segment and its
+		// options stay within the MSS (tcp_output trims len by optlen),
+		// and a FIN waits for the last segment.
+		n = room
+		fin = false
+		sendalot = true
 	}
 	flags := uint8(tcpAck)
 	if fin {
@@ -285,7 +295,7 @@ func (tp *tcpcb) outputOne() bool {
 	default:
 		st.SndAcks.Add(1)
 	}
-	tp.sendSeg(seq, flags, data, n, rw)
+	tp.sendSeg(seq, flags, data, n, rw, opts)
 	if (n > 0 || fin) && tp.flags&tfForce != 0 && tp.timerActive(ttPersist) {
 		// A window probe: snd_max covers it, snd_nxt stays, so that
 		// the probed bytes go again, with the rest, once the window
@@ -328,7 +338,7 @@ func (tp *tcpcb) outputOne() bool {
 // sendSeg emits one segment at seq carrying data (n bytes) with the
 // window rw offers, the urgent pointer, timestamps and SACK blocks, and
 // notes that an ACK went out.
-func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int) {
+func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int, opts []byte) {
 	win := rw >> tp.rcvScale
 	if win == 0 {
 		tp.nZeroWin++
@@ -339,14 +349,6 @@ func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int
 		urp = min(int(tp.sndUp-seq), tcpMaxWin)
 	} else {
 		tp.sndUp = tp.sndUna // drag it along
-	}
-	var optb [40]byte
-	opts := optb[:0]
-	if tp.useTS() {
-		opts = tp.tsOption(optb[:12])
-	}
-	if tp.sackOK() && (tp.reass != nil || tp.flags&tfDsack != 0) {
-		opts = tp.sackOption(opts)
 	}
 	m := tp.emit(seq, tp.rcvNxt, flags, uint16(min(win, tcpMaxWin)), opts, data, n)
 	if m != nil && urp > 0 {
@@ -369,16 +371,31 @@ func (tp *tcpcb) sendSeg(seq seqnum, flags uint8, data *mbuf.Mbuf, n int, rw int
 	tp.timerStop(ttDelack)
 }
 
+// segOptions builds the options of a segment about to go into b:
+// timestamps, and the SACK blocks (after a D-SACK) that the receive side
+// has to report, which it takes as reported.
+func (tp *tcpcb) segOptions(b *[40]byte) []byte {
+	opts := b[:0]
+	if tp.useTS() {
+		opts = tp.tsOption(b[:12])
+	}
+	if tp.sackOK() && (tp.reass != nil || tp.flags&tfDsack != 0) {
+		opts = tp.sackOption(opts)
+	}
+	return opts
+}
+
 // sendRange resends the first segment's worth of [start, end), which lies
 // between snd_una and snd_max, for SACK recovery and the tail loss probe.
 func (tp *tcpcb) sendRange(start, end seqnum) {
-	n := min(int(end-start), tp.segSize())
 	off := int(start - tp.sndUna)
 	avail := tp.sndAvail()
 	if off < 0 || off >= avail {
 		return
 	}
-	n = min(n, avail-off)
+	var optb [40]byte
+	opts := tp.segOptions(&optb)
+	n := min(int(end-start), tp.maxseg-len(opts), avail-off)
 	st := &tp.s.Stats.TCP
 	st.SndTotal.Add(1)
 	st.SndRexmitPack.Add(1)
@@ -389,7 +406,7 @@ func (tp *tcpcb) sendRange(start, end seqnum) {
 	if off+n == avail {
 		flags |= tcpPsh
 	}
-	tp.sendSeg(start, flags, tp.sndCopy(off, n), n, tp.recwin())
+	tp.sendSeg(start, flags, tp.sndCopy(off, n), n, tp.recwin(), opts)
 	tp.smSent(start, start+seqnum(n), tp.clock())
 	tp.rtttime = time.Time{} // Karn
 	if !tp.timerActive(ttRexmt) {

@@ -65,7 +65,7 @@ func (tp *tcpcb) twCompact() {
 	tw := &tcptw{sndNxt: tp.sndNxt, rcvNxt: tp.rcvNxt, tsRecent: tp.tsRecent, tsOffset: tp.tsOffset,
 		ts: tp.useTS(), soOpts: tp.so.Options(), expire: tp.twExpire, ref: tp.twRef}
 	if tp.rcvScale <= 14 {
-		tw.win = uint16(min(int(tp.rcvAdv-tp.rcvNxt)>>tp.rcvScale, tcpMaxWin))
+		tw.win = uint16(min(max(tp.rcvAdv.sub(tp.rcvNxt), 0)>>tp.rcvScale, tcpMaxWin))
 	}
 	old := tp.inp
 	t := &s.tcp.pcbs

@@ -1,0 +1,99 @@
+package inet
+
+import (
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bsdnet/bsdnet/header"
+	"github.com/bsdnet/bsdnet/link"
+	"github.com/bsdnet/bsdnet/mbuf"
+)
+
+// mtuTap records, for the TCP segments an interface sends, the largest IP
+// packet and whether data went with SACK blocks.
+type mtuTap struct {
+	mu       sync.Mutex
+	largest  int
+	sackData int // data segments that carried SACK blocks
+}
+
+func (mt *mtuTap) Frame(_ *link.Ifnet, m *mbuf.Mbuf, out bool) {
+	b := mbuf.Bytes(m)
+	if !out || len(b) < link.EtherHdrLen+header.IPv6Len {
+		return
+	}
+	ip := b[link.EtherHdrLen:]
+	var th header.TCP
+	switch ip[0] >> 4 {
+	case 4:
+		if ip[9] != header.ProtoTCP {
+			return
+		}
+		th = header.TCP(ip[int(ip[0]&0xf)*4:])
+	case 6:
+		if ip[6] != header.ProtoTCP {
+			return
+		}
+		th = header.TCP(ip[header.IPv6Len:])
+	default:
+		return
+	}
+	sack := false
+	header.TCPOptions(th.Options(), func(kind uint8, _ []byte) {
+		if kind == header.TCPOptSACK {
+			sack = true
+		}
+	})
+	mt.mu.Lock()
+	mt.largest = max(mt.largest, len(ip))
+	if sack && len(th.Payload()) > 0 {
+		mt.sackData++
+	}
+	mt.mu.Unlock()
+}
+
+// TestTCPOptionsWithinMSS: data going both ways over a lossy wire, so that
+// each side's full-sized segments carry the SACK blocks of what it holds
+// out of order. A segment and its options stay within the MSS (the data
+// shrinks to make room), so no packet exceeds the MTU: nothing is
+// fragmented, and no IPv4 segment, which carries DF, is refused.
+func TestTCPOptionsWithinMSS(t *testing.T) {
+	for _, addr := range []string{"10.0.0.2:80", "[fd00::2]:80"} {
+		t.Run(addr, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b, w := wirePair(t, 3, link.Faults{Loss: 0.02, Delay: time.Millisecond})
+				ea, eb := w.Ends()
+				taps := []*mtuTap{{}, {}}
+				ea.AddTap(taps[0])
+				eb.AddTap(taps[1])
+				cli, srv := tcpConn(t, a, b, addr)
+				const n = 2 << 20
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() { defer wg.Done(); transfer(t, srv, cli, n, 5) }()
+				transfer(t, cli, srv, n, 6)
+				wg.Wait()
+				sackData := 0
+				for i, tap := range taps {
+					tap.mu.Lock()
+					if tap.largest > ea.MTU() {
+						t.Errorf("end %d sent a %d-byte packet over a %d-byte MTU", i, tap.largest, ea.MTU())
+					}
+					sackData += tap.sackData
+					tap.mu.Unlock()
+				}
+				if sackData == 0 {
+					t.Error("no data segment carried SACK blocks: the test did not test")
+				}
+				for _, h := range []*host{a, b} {
+					ip, ip6 := &h.s.Stats.IP, &h.s.Stats.IP6
+					if f := ip.Fragmented.Load() + ip6.Fragmented.Load() + ip.CantFrag.Load() + ip6.CantFrag.Load(); f != 0 {
+						t.Errorf("%d packets fragmented or refused for size", f)
+					}
+				}
+			})
+		})
+	}
+}
