@@ -731,9 +731,14 @@ func (u *tcpProto) Rcvd(so *socket.Socket, flags int) error {
 		// it opened, so that a sender held by Nagle need not wait for
 		// the delayed-ACK timer (as Linux's tcp_cleanup_rbuf does) —
 		// unless the connection is interactive, where the answer the
-		// reader is about to write carries the ACK.
-		if tp.flags&(tfDelAck|tfPingPong) == tfDelAck {
-			tp.flags |= tfAckNow
+		// reader is about to write carries the ACK, and the read did
+		// not at least double a window that was under half the buffer.
+		if tp.flags&tfDelAck != 0 {
+			if tp.flags&tfPingPong == 0 {
+				tp.flags |= tfAckNow
+			} else if old := max(tp.rcvAdv.sub(tp.rcvNxt), 0); 2*old <= tp.rcvHiwat() && tp.recwin() >= max(2*old, 1) {
+				tp.flags |= tfAckNow
+			}
 		}
 		tp.output()
 	}
