@@ -78,6 +78,15 @@ func (p *inpcb) options() pcbOpts {
 	return p.opts
 }
 
+// ttlTos is the IP_TTL and IP_TOS of p's packets, without copying the
+// rest of its options (TCP reads them for every segment).
+func (p *inpcb) ttlTos() (int, uint8) {
+	p.mu.Lock()
+	ttl, tos := p.opts.ttl, p.opts.tos
+	p.mu.Unlock()
+	return ttl, tos
+}
+
 // pcbTable is a protocol's table of control blocks (struct inpcbinfo).
 //
 // Locking: mu guards the maps, the lists and the hash, and the addresses,

@@ -558,12 +558,12 @@ func (tp *tcpcb) emit(seq, ack seqnum, flags uint8, win uint16, opts []byte, dat
 		ack = 0
 	}
 	m := tp.s.tcpBuild(la, lp, fa, fp, seq, ack, flags, win, opts, data, n)
-	o := tp.inp.options()
+	ttl, tos := tp.inp.ttlTos()
 	// Path MTU discovery: DF on every IPv4 segment, unless the MSS is
 	// already so small that fragments are the safer fallback (tcp_output,
 	// net.inet.tcp.minmss).
 	df := fa.Is4() && tp.maxseg > tcpMinMSS
-	tp.out = append(tp.out, tcpSeg{m: m, o: ipOut{src: la, dst: fa, proto: header.ProtoTCP, ttl: o.ttl, tos: o.tos, df: df}})
+	tp.out = append(tp.out, tcpSeg{m: m, o: ipOut{src: la, dst: fa, proto: header.ProtoTCP, ttl: ttl, tos: tos, df: df}})
 	return m
 }
 
