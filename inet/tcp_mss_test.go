@@ -69,12 +69,7 @@ func TestTCPOptionsWithinMSS(t *testing.T) {
 				ea.AddTap(taps[0])
 				eb.AddTap(taps[1])
 				cli, srv := tcpConn(t, a, b, addr)
-				const n = 2 << 20
-				var wg sync.WaitGroup
-				wg.Add(1)
-				go func() { defer wg.Done(); transfer(t, srv, cli, n, 5) }()
-				transfer(t, cli, srv, n, 6)
-				wg.Wait()
+				transferBothWays(t, cli, srv, 2<<20, 5)
 				sackData := 0
 				for i, tap := range taps {
 					tap.mu.Lock()

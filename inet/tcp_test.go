@@ -142,6 +142,17 @@ func TestTCPConnectRefused(t *testing.T) {
 	}
 }
 
+// transferBothWays runs transfer from a to b and from b to a at once, n
+// bytes each way, with seeds seed and seed+1.
+func transferBothWays(t *testing.T, a, b *socket.Socket, n int, seed uint64) {
+	t.Helper()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); transfer(t, b, a, n, seed+1) }()
+	transfer(t, a, b, n, seed)
+	wg.Wait()
+}
+
 // transfer sends n bytes of seeded random data from src to dst in random
 // write sizes, reads them in random sizes, and checks them.
 func transfer(t *testing.T, src, dst *socket.Socket, n int, seed uint64) {
@@ -211,12 +222,7 @@ func TestTCPBulkBothWays(t *testing.T) {
 				b = a
 			}
 			cli, srv := tcpConn(t, a, b, tc.addr)
-			const n = 16 << 20
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() { defer wg.Done(); transfer(t, srv, cli, n, 7) }()
-			transfer(t, cli, srv, n, 8)
-			wg.Wait()
+			transferBothWays(t, cli, srv, 16<<20, 7)
 		})
 	}
 }
@@ -670,11 +676,7 @@ func TestTCPFaultyWire(t *testing.T) {
 				}
 				return true
 			})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() { defer wg.Done(); transfer(t, srv, cli, 1<<20, seed+100) }()
-			transfer(t, cli, srv, 1<<20, seed)
-			wg.Wait()
+			transferBothWays(t, cli, srv, 1<<20, seed)
 			cli.Close()
 			srv.Close()
 			time.Sleep(5 * time.Minute)
