@@ -53,6 +53,7 @@ type Stack struct {
 
 	mu      sync.RWMutex // ifs, addresses, routes
 	ifs     []*Iface
+	ifsNow  atomic.Pointer[[]*Iface] // a copy of ifs, read on every packet without mu
 	lo      *Iface
 	routes4 rtable
 	routes6 rtable
@@ -210,6 +211,8 @@ func (s *Stack) AddInterface(ifp *link.Ifnet) (*Iface, error) {
 	}
 	ifa := &Iface{ifp: ifp, s: s, groups: make(map[netip.Addr]int)}
 	s.ifs = append(s.ifs, ifa)
+	snap := slices.Clone(s.ifs)
+	s.ifsNow.Store(&snap)
 	ifp.SetIndex(len(s.ifs))
 	ifp.Pool = s.pool
 	s.mu.Unlock()
@@ -259,9 +262,14 @@ func (s *Stack) Interface(index int) *Iface {
 }
 
 func (s *Stack) iface(ifp *link.Ifnet) *Iface {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.ifaceLocked(ifp)
+	p := s.ifsNow.Load()
+	if p == nil {
+		return nil
+	}
+	if i := ifp.Index(); i >= 1 && i <= len(*p) && (*p)[i-1].ifp == ifp {
+		return (*p)[i-1]
+	}
+	return nil
 }
 
 func (s *Stack) ifaceLocked(ifp *link.Ifnet) *Iface {
