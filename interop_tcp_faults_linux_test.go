@@ -106,55 +106,9 @@ func tcpFaultsHelper(mode string) error {
 		if err != nil {
 			return err
 		}
-		c, err := dial()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		msg := tcpPattern(n)
-		werr := make(chan error, 1)
-		go func() {
-			if _, err := c.Write(msg); err != nil {
-				werr <- fmt.Errorf("write: %w", err)
-				return
-			}
-			werr <- c.CloseWrite()
-		}()
-		got, err := io.ReadAll(c)
-		if err != nil {
-			return fmt.Errorf("read echo after %d bytes: %w", len(got), err)
-		}
-		if err := <-werr; err != nil {
-			return err
-		}
-		if d := firstDiff(got, msg); d >= 0 {
-			return fmt.Errorf("echo: got %d bytes, want %d; first difference at offset %d", len(got), n, d)
-		}
-		fmt.Printf("OK %d bytes echoed, EOF seen\n", len(got))
-		return nil
+		return helperEchoClient(network, f[1], n, 30*time.Second, deadline)
 	case "echo-server":
-		ln, err := net.Listen(network, f[1])
-		if err != nil {
-			return err
-		}
-		defer ln.Close()
-		ln.(*net.TCPListener).SetDeadline(deadline)
-		fmt.Println("READY")
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(deadline)
-		n, err := io.Copy(c, c)
-		if err != nil {
-			return fmt.Errorf("echo after %d bytes: %w", n, err)
-		}
-		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-			return err
-		}
-		fmt.Printf("OK %d bytes echoed, EOF seen\n", n)
-		return nil
+		return helperEchoServer(network, f[1], deadline)
 	case "await-reset":
 		c, err := dial()
 		if err != nil {

@@ -105,57 +105,9 @@ func tcpHelper(mode string) error {
 		if err != nil {
 			return err
 		}
-		c, err := net.DialTimeout(network, f[1], 5*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(deadline)
-		msg := tcpPattern(n)
-		werr := make(chan error, 1)
-		go func() {
-			if _, err := c.Write(msg); err != nil {
-				werr <- fmt.Errorf("write: %w", err)
-				return
-			}
-			werr <- c.(*net.TCPConn).CloseWrite()
-		}()
-		got, err := io.ReadAll(c)
-		if err != nil {
-			return fmt.Errorf("read echo after %d bytes: %w", len(got), err)
-		}
-		if err := <-werr; err != nil {
-			return err
-		}
-		if d := firstDiff(got, msg); d >= 0 {
-			return fmt.Errorf("echo: got %d bytes, want %d; first difference at offset %d", len(got), n, d)
-		}
-		fmt.Printf("OK %d bytes echoed, EOF seen\n", len(got))
-		return nil
+		return helperEchoClient(network, f[1], n, 5*time.Second, deadline)
 	case "server":
-		ln, err := net.Listen(network, f[1])
-		if err != nil {
-			return err
-		}
-		defer ln.Close()
-		ln.(*net.TCPListener).SetDeadline(deadline)
-		fmt.Println("READY")
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(deadline)
-		n, err := io.Copy(c, c)
-		if err != nil {
-			return fmt.Errorf("echo after %d bytes: %w", n, err)
-		}
-		// EOF seen: the peer half-closed. Close our side in turn.
-		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-			return err
-		}
-		fmt.Printf("OK %d bytes echoed, EOF seen\n", n)
-		return nil
+		return helperEchoServer(network, f[1], deadline)
 	case "reset":
 		c, err := net.DialTimeout(network, f[1], 5*time.Second)
 		if err != nil {
@@ -181,6 +133,68 @@ func tcpHelper(mode string) error {
 		return nil
 	}
 	return fmt.Errorf("bad mode %q", f[0])
+}
+
+// helperEchoClient is a helper process's echo client: it connects to addr
+// (within dialTimeout), sends n pattern bytes while reading the echo,
+// half-closes, and checks the n bytes echoed and then EOF, all before
+// deadline.
+func helperEchoClient(network, addr string, n int, dialTimeout time.Duration, deadline time.Time) error {
+	c, err := net.DialTimeout(network, addr, dialTimeout)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(deadline)
+	msg := tcpPattern(n)
+	werr := make(chan error, 1)
+	go func() {
+		if _, err := c.Write(msg); err != nil {
+			werr <- fmt.Errorf("write: %w", err)
+			return
+		}
+		werr <- c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		return fmt.Errorf("read echo after %d bytes: %w", len(got), err)
+	}
+	if err := <-werr; err != nil {
+		return err
+	}
+	if d := firstDiff(got, msg); d >= 0 {
+		return fmt.Errorf("echo: got %d bytes, want %d; first difference at offset %d", len(got), n, d)
+	}
+	fmt.Printf("OK %d bytes echoed, EOF seen\n", len(got))
+	return nil
+}
+
+// helperEchoServer is a helper process's echo server: it listens on addr,
+// says READY, accepts one connection and echoes it until EOF, then closes
+// its side in turn, all before deadline.
+func helperEchoServer(network, addr string, deadline time.Time) error {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	ln.(*net.TCPListener).SetDeadline(deadline)
+	fmt.Println("READY")
+	c, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(deadline)
+	n, err := io.Copy(c, c)
+	if err != nil {
+		return fmt.Errorf("echo after %d bytes: %w", n, err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return err
+	}
+	fmt.Printf("OK %d bytes echoed, EOF seen\n", n)
+	return nil
 }
 
 // tcpHelperCmd is the test binary run as the TCP helper inside the
