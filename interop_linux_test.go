@@ -329,12 +329,20 @@ const udpEchoHelperEnv = "BSDNET_INTEROP_UDP_ECHO_HELPER"
 // interop tests, run by them inside the namespace by re-executing the test
 // binary with udpEchoHelperEnv set. Without the variable it does nothing.
 func TestHelperUDPEcho(t *testing.T) {
-	mode := os.Getenv(udpEchoHelperEnv)
+	helperMain(t, udpEchoHelperEnv, "udp echo helper", udpEchoHelper)
+}
+
+// helperMain is the body of a TestHelper function: the Linux side of an
+// interop test, run by it inside the namespace by re-executing the test
+// binary with env set to the mode. Without env it skips; with it, it runs
+// run(mode) and exits 0, or 1 saying why on stderr (as label).
+func helperMain(t *testing.T, env, label string, run func(mode string) error) {
+	mode := os.Getenv(env)
 	if mode == "" {
-		t.Skip("helper process for the UDP interop tests; runs only when they start it")
+		t.Skip("a helper process of the interop tests; runs only when they start it")
 	}
-	if err := udpEchoHelper(mode); err != nil {
-		fmt.Fprintln(os.Stderr, "udp echo helper:", err)
+	if err := run(mode); err != nil {
+		fmt.Fprintln(os.Stderr, label+":", err)
 		os.Exit(1)
 	}
 	os.Exit(0)

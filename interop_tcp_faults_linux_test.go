@@ -58,15 +58,7 @@ const tcpFaultsHelperEnv = "BSDNET_INTEROP_TCP_FAULTS_HELPER"
 // TestInteropTCPFaults, run inside the namespace by re-executing the test
 // binary with tcpFaultsHelperEnv set. Without the variable it does nothing.
 func TestHelperTCPFaults(t *testing.T) {
-	mode := os.Getenv(tcpFaultsHelperEnv)
-	if mode == "" {
-		t.Skip("helper process for TestInteropTCPFaults; runs only when it starts it")
-	}
-	if err := tcpFaultsHelper(mode); err != nil {
-		fmt.Fprintln(os.Stderr, "tcp faults helper:", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
+	helperMain(t, tcpFaultsHelperEnv, "tcp faults helper", tcpFaultsHelper)
 }
 
 func tcpFaultsHelper(mode string) error {

@@ -75,15 +75,7 @@ const tcpHelperEnv = "BSDNET_INTEROP_TCP_HELPER"
 // tests, run by them inside the namespace by re-executing the test binary
 // with tcpHelperEnv set. Without the variable it does nothing.
 func TestHelperTCP(t *testing.T) {
-	mode := os.Getenv(tcpHelperEnv)
-	if mode == "" {
-		t.Skip("helper process for the TCP interop tests; runs only when they start it")
-	}
-	if err := tcpHelper(mode); err != nil {
-		fmt.Fprintln(os.Stderr, "tcp helper:", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
+	helperMain(t, tcpHelperEnv, "tcp helper", tcpHelper)
 }
 
 func tcpHelper(mode string) error {
