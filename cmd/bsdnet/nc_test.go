@@ -143,7 +143,7 @@ func TestNcTunnel(t *testing.T) {
 			out, errs, err := ncCmd(t, "from the client\n", "-v", "-w", "20s",
 				"-tunnel", fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d", p2, p1), dst, "5000")
 			if err != nil {
-				t.Fatalf("client: %v\n%s", err, errs)
+				t.Fatalf("client: %v\n%s\nthe listener so far:\n%s", err, errs, lerr.String())
 			}
 			if err := <-done; err != nil {
 				t.Fatalf("listener: %v\n%s", err, lerr.String())
