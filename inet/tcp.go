@@ -1235,10 +1235,10 @@ func (tp *tcpcb) timerStop(i int) {
 // for a block that is closing.
 func (tp *tcpcb) timerKill() {
 	clear(tp.tdl[:])
-	if !tp.tfire.IsZero() {
-		tp.tfire = time.Time{}
-		tp.s.tcp.timers.cancel(tp)
-	}
+	tp.tfire = time.Time{}
+	// Even with tfire zero (inside timeout), the block may be queued: a
+	// timer set between the queue taking it out and timeout running.
+	tp.s.tcp.timers.cancel(tp)
 }
 
 func (tp *tcpcb) timerActive(i int) bool { return !tp.tdl[i].IsZero() }
