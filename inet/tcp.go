@@ -962,7 +962,9 @@ func (u *tcpProto) Ctloutput(so *socket.Socket, sopt *socket.Sockopt) error {
 				}
 			}
 		case TCP_MAXSEG:
-			if v < 64 || v > 65535 {
+			// As tcp_default_ctloutput: no less than minmss less the
+			// largest headers.
+			if v+40 < tcpMinMSS || v > 65535 {
 				return syscall.EINVAL
 			}
 			tp.userMSS = v

@@ -18,7 +18,8 @@ const (
 	tcpAck = header.TCPFlagAck
 
 	tcpMaxWin = 65535
-	// tcpMinMSS is net.inet.tcp.minmss: below it segments go without DF.
+	// tcpMinMSS is net.inet.tcp.minmss: the smallest send MSS, however
+	// small the peer's offer; a segment of that size goes without DF.
 	tcpMinMSS = 216
 	// tcpHdrRoom is the room left before a segment for the IP and link
 	// headers.
@@ -448,7 +449,9 @@ func (tp *tcpcb) ourMSS(dst netip.Addr) int {
 // offload lets one segment carry up to its limit.
 func (tp *tcpcb) mssUpdate(peer int, dst netip.Addr) {
 	mss, tso := tp.s.routeMSS(dst, tp.userMSS)
-	tp.maxseg = max(min(peer, mss), 64)
+	// No less than net.inet.tcp.minmss, however small the peer's offer:
+	// a tiny MSS would make a sender's every byte cost a segment.
+	tp.maxseg = max(min(peer, mss), tcpMinMSS)
 	tp.tsoMax = 0
 	if tso > tp.maxseg {
 		tp.tsoMax = tso

@@ -1,6 +1,8 @@
 package inet
 
 import (
+	"errors"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -89,4 +91,33 @@ func tcpInfoOf(t *testing.T, so *socket.Socket) TCPInfo {
 		t.Fatal(err)
 	}
 	return ti
+}
+
+// TestTCPMinMSS: a peer that offers an MSS of 1 still gets segments of
+// net.inet.tcp.minmss (216 bytes), not a segment per byte; TCP_MAXSEG
+// takes no value below minmss less 40 bytes of headers.
+func TestTCPMinMSS(t *testing.T) {
+	for _, c := range []struct {
+		v    int
+		want error
+	}{{175, syscall.EINVAL}, {176, nil}, {1000, nil}, {65536, syscall.EINVAL}} {
+		h := newHost(t, 1)
+		so := h.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+		if err := so.SetOptInt(IPPROTO_TCP, TCP_MAXSEG, c.v); !errors.Is(err, c.want) && (err != nil || c.want != nil) {
+			t.Errorf("TCP_MAXSEG %d: %v, want %v", c.v, err, c.want)
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		h := newTCPHarness(t)
+		h.synRcvd(optMSS(1))
+		h.send(tseg{flags: fACK, seq: h.snd, ack: h.rcv, win: 65535})
+		h.so = h.accept()
+		if n, err := write(h.so, make([]byte, 1000), socket.MSG_DONTWAIT); n != 1000 || err != nil {
+			t.Fatalf("write %d, %v", n, err)
+		}
+		l := h.sent()
+		if len(l) == 0 || len(l[0].Payload()) != tcpMinMSS {
+			t.Fatalf("with an offered MSS of 1 the stack sent %v, want segments of %d bytes", l, tcpMinMSS)
+		}
+	})
 }
