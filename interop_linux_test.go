@@ -332,6 +332,67 @@ func TestHelperUDPEcho(t *testing.T) {
 	helperMain(t, udpEchoHelperEnv, "udp echo helper", udpEchoHelper)
 }
 
+// startReadyHelper starts cmd, a helper process that says READY on its
+// standard output once it serves, and waits for that line. wait ends it
+// (at the latest when the test does, after cancel, which should end cmd's
+// context) and returns the rest of its output, stderr last, and its exit
+// status. The rest of stdout is read to the end before Wait, which closes
+// the pipe.
+func startReadyHelper(t *testing.T, cmd *exec.Cmd, cancel func()) (wait func() (string, error)) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan bool, 1)
+	drained := make(chan string, 1)
+	go func() {
+		var rest strings.Builder
+		sc := bufio.NewScanner(stdout)
+		said := false
+		for sc.Scan() {
+			if !said && sc.Text() == "READY" {
+				said = true
+				ready <- true
+				continue
+			}
+			rest.WriteString(sc.Text() + "\n")
+		}
+		if !said {
+			ready <- false
+		}
+		drained <- rest.String()
+	}()
+	waited := false
+	var output string
+	var werr error
+	wait = func() (string, error) {
+		if !waited {
+			waited = true
+			output = <-drained
+			werr = cmd.Wait()
+			output += stderr.String()
+		}
+		return output, werr
+	}
+	t.Cleanup(func() {
+		if !waited {
+			cancel()
+			wait()
+		}
+	})
+	if !<-ready {
+		out, err := wait()
+		t.Fatalf("helper server did not start: %v\n%s", err, out)
+	}
+	return wait
+}
+
 // helperMain is the body of a TestHelper function: the Linux side of an
 // interop test, run by it inside the namespace by re-executing the test
 // binary with env set to the mode. Without env it skips; with it, it runs
@@ -446,53 +507,7 @@ func TestInteropUDP(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			cmd := e.helperCmd(ctx, fmt.Sprintf("server %s %d", srv, len(interopSizes)))
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// The helper says READY once it listens; the rest of its
-			// output is read to the end before Wait, which closes the pipe.
-			ready := make(chan bool, 1)
-			drained := make(chan string, 1)
-			go func() {
-				var rest strings.Builder
-				sc := bufio.NewScanner(stdout)
-				said := false
-				for sc.Scan() {
-					if !said && sc.Text() == "READY" {
-						said = true
-						ready <- true
-						continue
-					}
-					rest.WriteString(sc.Text() + "\n")
-				}
-				if !said {
-					ready <- false
-				}
-				drained <- rest.String()
-			}()
-			var output string
-			waited := false
-			wait := func() error {
-				waited = true
-				output = <-drained
-				return cmd.Wait()
-			}
-			defer func() {
-				if !waited {
-					cancel()
-					wait()
-				}
-			}()
-			if !<-ready {
-				err := wait()
-				t.Fatalf("helper server did not start: %v\n%s%s", err, output, stderr.Bytes())
-			}
+			wait := startReadyHelper(t, cmd, cancel)
 
 			so := e.socket(t, fam.dom, socket.SOCK_DGRAM, 0)
 			if err := so.SetOptInt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536); err != nil {
@@ -516,7 +531,7 @@ func TestInteropUDP(t *testing.T) {
 				err := so.Receive(rctx, &from, &ru, nil, nil, &flags)
 				rcancel()
 				if err != nil {
-					t.Fatalf("echo of %d bytes: %v (helper: %s)", size, err, stderr.Bytes())
+					t.Fatalf("echo of %d bytes: %v", size, err)
 				}
 				got := buf[:len(buf)-ru.Resid]
 				if !bytes.Equal(got, msg) {
@@ -529,8 +544,8 @@ func TestInteropUDP(t *testing.T) {
 					t.Errorf("echo of %d bytes from %s, want %v", size, socket.FormatSockaddr(from), srv)
 				}
 			}
-			if err := wait(); err != nil {
-				t.Fatalf("helper server: %v\n%s%s", err, output, stderr.Bytes())
+			if out, err := wait(); err != nil {
+				t.Fatalf("helper server: %v\n%s", err, out)
 			}
 		})
 

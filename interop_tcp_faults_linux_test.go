@@ -10,7 +10,6 @@ package bsdnet_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -239,58 +238,6 @@ func (e *faultyEnv) helper(ctx context.Context, mode string) *exec.Cmd {
 	return cmd
 }
 
-// startServer starts the helper's echo server on addr and waits for its
-// READY; wait ends it and returns its output and exit status.
-func (e *faultyEnv) startServer(t *testing.T, ctx context.Context, addr netip.AddrPort) (wait func() (string, error)) {
-	t.Helper()
-	cmd := e.helper(ctx, "echo-server "+addr.String())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready, rest := make(chan bool, 1), make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		sc := bufio.NewScanner(stdout)
-		said := false
-		for sc.Scan() {
-			if !said && sc.Text() == "READY" {
-				said = true
-				ready <- true
-				continue
-			}
-			b.WriteString(sc.Text() + "\n")
-		}
-		if !said {
-			ready <- false
-		}
-		rest <- b.String()
-	}()
-	done := false
-	var out string
-	var werr error
-	wait = func() (string, error) {
-		if !done {
-			done = true
-			out = <-rest
-			werr = cmd.Wait()
-			out += stderr.String()
-		}
-		return out, werr
-	}
-	t.Cleanup(func() { wait() })
-	if !<-ready {
-		out, err := wait()
-		t.Fatalf("helper server did not start: %v\n%s", err, out)
-	}
-	return wait
-}
-
 // tcpFaultKinds are the faults of TestInteropTCPFaults, each on both
 // directions of the wire between the stack and the TAP.
 var tcpFaultKinds = []struct {
@@ -386,7 +333,7 @@ func (e *faultyEnv) linuxClient(t *testing.T, network string, addr netip.AddrPor
 func (e *faultyEnv) bsdnetClient(t *testing.T, network string, addr netip.AddrPort) {
 	ctx, cancel := context.WithTimeout(context.Background(), tcpFaultsDeadline+10*time.Second)
 	defer cancel()
-	wait := e.startServer(t, ctx, addr)
+	wait := startReadyHelper(t, e.helper(ctx, "echo-server "+addr.String()), cancel)
 	dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
 	c, err := e.st.DialContext(dctx, network, addr.String())
 	dcancel()

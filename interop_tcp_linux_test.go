@@ -8,7 +8,6 @@ package bsdnet_test
 // TestHelperTCP, with Go's net package on the kernel's sockets.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -359,64 +358,6 @@ func TestInteropTCPLinuxClient(t *testing.T) {
 	e.checkTCPCapture(t)
 }
 
-// startTCPHelperServer starts the helper's echo server on addr and waits
-// for its READY. wait ends it and returns its output and exit status.
-func (e *interopEnv) startTCPHelperServer(t *testing.T, ctx context.Context, cancel func(), addr netip.AddrPort) (wait func() (string, error)) {
-	t.Helper()
-	cmd := e.tcpHelperCmd(ctx, "server "+addr.String())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan bool, 1)
-	drained := make(chan string, 1)
-	go func() {
-		var rest strings.Builder
-		sc := bufio.NewScanner(stdout)
-		said := false
-		for sc.Scan() {
-			if !said && sc.Text() == "READY" {
-				said = true
-				ready <- true
-				continue
-			}
-			rest.WriteString(sc.Text() + "\n")
-		}
-		if !said {
-			ready <- false
-		}
-		drained <- rest.String()
-	}()
-	waited := false
-	var output string
-	var werr error
-	wait = func() (string, error) {
-		if !waited {
-			waited = true
-			output = <-drained
-			werr = cmd.Wait()
-			output += stderr.String()
-		}
-		return output, werr
-	}
-	t.Cleanup(func() {
-		if !waited {
-			cancel()
-			wait()
-		}
-	})
-	if !<-ready {
-		out, err := wait()
-		t.Fatalf("helper server did not start: %v\n%s", err, out)
-	}
-	return wait
-}
-
 // TestInteropTCPBsdnetClient: bsdnet connects to a kernel TCP echo server
 // and exchanges 8 MiB each way, writing and reading at once; it
 // half-closes when done writing, the kernel sees EOF and closes in turn,
@@ -428,7 +369,7 @@ func TestInteropTCPBsdnetClient(t *testing.T) {
 			addr := netip.AddrPortFrom(fam.linux, 9000)
 			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 			defer cancel()
-			wait := e.startTCPHelperServer(t, ctx, cancel, addr)
+			wait := startReadyHelper(t, e.tcpHelperCmd(ctx, "server "+addr.String()), cancel)
 
 			dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
 			c, err := e.st.DialContext(dctx, fam.network, addr.String())

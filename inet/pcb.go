@@ -507,6 +507,15 @@ func (t *pcbTable) bind(p *inpcb, laddr netip.Addr, port uint16) error {
 // ephemeralLocked is in_pcb_lport: a random port in the ephemeral range,
 // then the next free one (RFC 6056, algorithm 1).
 func (t *pcbTable) ephemeralLocked(p *inpcb, laddr netip.Addr) (uint16, error) {
+	return t.searchEphemeral(func(port uint16) bool {
+		return !t.conflictLocked(p, laddr, port) && len(t.ports[port]) == 0
+	})
+}
+
+// searchEphemeral returns the first port for which ok holds, trying the
+// ephemeral range from a random place onwards (RFC 6056, algorithm 1);
+// EADDRNOTAVAIL when none does.
+func (t *pcbTable) searchEphemeral(ok func(port uint16) bool) (uint16, error) {
 	first, last := t.s.Tunables.PortFirst, t.s.Tunables.PortLast
 	if first > last {
 		first, last = last, first
@@ -514,8 +523,7 @@ func (t *pcbTable) ephemeralLocked(p *inpcb, laddr netip.Addr) (uint16, error) {
 	n := last - first + 1
 	start := t.s.randN(n)
 	for i := 0; i < n; i++ {
-		port := uint16(first + (start+i)%n)
-		if !t.conflictLocked(p, laddr, port) && len(t.ports[port]) == 0 {
+		if port := uint16(first + (start+i)%n); ok(port) {
 			return port, nil
 		}
 	}
@@ -578,30 +586,18 @@ func (t *pcbTable) connect(p *inpcb, faddr netip.Addr, fport uint16) error {
 // not make a four-tuple that exists, nor meet an unconnected block bound
 // to laddr or the wildcard on that port.
 func (t *pcbTable) ephemeralDestLocked(laddr, faddr netip.Addr, fport uint16) (uint16, error) {
-	first, last := t.s.Tunables.PortFirst, t.s.Tunables.PortLast
-	if first > last {
-		first, last = last, first
-	}
-	n := last - first + 1
-	start := t.s.randN(n)
-	for i := 0; i < n; i++ {
-		port := uint16(first + (start+i)%n)
+	return t.searchEphemeral(func(port uint16) bool {
 		t.adoptLocked(port)
 		if t.conns.find(laddr, port, faddr, fport) != nil {
-			continue
+			return false
 		}
-		busy := false
 		for _, x := range t.wild[port] {
 			if !x.laddr.IsValid() || x.laddr == laddr {
-				busy = true
-				break
+				return false
 			}
 		}
-		if !busy {
-			return port, nil
-		}
-	}
-	return 0, syscall.EADDRNOTAVAIL
+		return true
+	})
 }
 
 // disconnect is in_pcbdisconnect, with udp_disconnect's reset of a local

@@ -25,19 +25,8 @@ func (mt *mtuTap) Frame(_ *link.Ifnet, m *mbuf.Mbuf, out bool) {
 		return
 	}
 	ip := b[link.EtherHdrLen:]
-	var th header.TCP
-	switch ip[0] >> 4 {
-	case 4:
-		if ip[9] != header.ProtoTCP {
-			return
-		}
-		th = header.TCP(ip[int(ip[0]&0xf)*4:])
-	case 6:
-		if ip[6] != header.ProtoTCP {
-			return
-		}
-		th = header.TCP(ip[header.IPv6Len:])
-	default:
+	th := tcpOf(ip)
+	if th == nil {
 		return
 	}
 	sack := false

@@ -26,20 +26,8 @@ func (st *sizeTap) Frame(ifp *link.Ifnet, m *mbuf.Mbuf, out bool) {
 	if !out || len(b) < link.NullHdrLen+header.IPv4MinLen {
 		return
 	}
-	b = b[link.NullHdrLen:]
-	var th header.TCP
-	switch b[0] >> 4 {
-	case 4:
-		if b[9] != header.ProtoTCP {
-			return
-		}
-		th = header.TCP(b[int(b[0]&0xf)*4:])
-	case 6:
-		if len(b) < header.IPv6Len || b[6] != header.ProtoTCP {
-			return
-		}
-		th = header.TCP(b[header.IPv6Len:])
-	default:
+	th := tcpOf(b[link.NullHdrLen:])
+	if th == nil {
 		return
 	}
 	n := len(th.Payload())
@@ -53,6 +41,18 @@ func (st *sizeTap) Frame(ifp *link.Ifnet, m *mbuf.Mbuf, out bool) {
 		ifp.SetTSOMax(0)
 		st.flipped = len(st.sizes)
 	}
+}
+
+// tcpOf is the TCP segment in an IPv4 or IPv6 packet without extension
+// headers, or nil for anything else.
+func tcpOf(ip []byte) header.TCP {
+	switch {
+	case len(ip) >= header.IPv4MinLen && ip[0]>>4 == 4 && ip[9] == header.ProtoTCP:
+		return header.TCP(ip[int(ip[0]&0xf)*4:])
+	case len(ip) >= header.IPv6Len && ip[0]>>4 == 6 && ip[6] == header.ProtoTCP:
+		return header.TCP(ip[header.IPv6Len:])
+	}
+	return nil
 }
 
 // TestTCPLoopbackTSO: lo0 takes TCP segments up to its offload limit whole,

@@ -1,6 +1,9 @@
 package benchsuite
 
-import "testing"
+import (
+	"io"
+	"testing"
+)
 
 // TestTCPWorkloadsChecked runs each TCP workload briefly on both sides
 // with its data checked.
@@ -13,31 +16,28 @@ func TestTCPWorkloadsChecked(t *testing.T) {
 		{"bsdnet-wire", bsdnetTCPPair(newTCPWire)},
 		{"kernel", kernelTCPPair},
 	}
+	workloads := []struct {
+		name string
+		run  func(a, b io.ReadWriteCloser) error
+	}{
+		{"stream", func(a, b io.ReadWriteCloser) error { return streamWorkload(a, b, 16, true) }},
+		{"pingpong", func(a, b io.ReadWriteCloser) error { return pingPongWorkload(a, b, 200, true) }},
+	}
 	for _, p := range pairs {
-		t.Run("stream/"+p.name, func(t *testing.T) {
-			a, b, done, err := p.mk()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer done()
-			defer a.Close()
-			defer b.Close()
-			if err := streamWorkload(a, b, 16, true); err != nil {
-				t.Fatal(err)
-			}
-		})
-		t.Run("pingpong/"+p.name, func(t *testing.T) {
-			a, b, done, err := p.mk()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer done()
-			defer a.Close()
-			defer b.Close()
-			if err := pingPongWorkload(a, b, 200, true); err != nil {
-				t.Fatal(err)
-			}
-		})
+		for _, w := range workloads {
+			t.Run(w.name+"/"+p.name, func(t *testing.T) {
+				a, b, done, err := p.mk()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer done()
+				defer a.Close()
+				defer b.Close()
+				if err := w.run(a, b); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 	for _, a := range []struct {
 		name string
