@@ -81,3 +81,53 @@ func TestTCPOptionsWithinMSS(t *testing.T) {
 		})
 	}
 }
+
+// ttlTap records the TTL and TOS of the IPv4 TCP data segments an
+// interface sends.
+type ttlTap struct {
+	mu       sync.Mutex
+	ttl, tos []byte
+}
+
+func (tt *ttlTap) Frame(_ *link.Ifnet, m *mbuf.Mbuf, out bool) {
+	b := mbuf.Bytes(m)
+	if !out || len(b) < link.EtherHdrLen+header.IPv4MinLen {
+		return
+	}
+	ip := b[link.EtherHdrLen:]
+	if th := tcpOf(ip); th == nil || ip[0]>>4 != 4 || len(th.Payload()) == 0 {
+		return
+	}
+	tt.mu.Lock()
+	tt.ttl, tt.tos = append(tt.ttl, ip[8]), append(tt.tos, ip[1])
+	tt.mu.Unlock()
+}
+
+// TestTCPSegmentsCarryTTLAndTOS: a TCP socket's IP_TTL and IP_TOS are in
+// every data segment it sends.
+func TestTCPSegmentsCarryTTLAndTOS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, w := wirePair(t, 4, link.Faults{})
+		ea, _ := w.Ends()
+		tap := &ttlTap{}
+		ea.AddTap(tap)
+		cli, srv := tcpConn(t, a, b, "10.0.0.2:80")
+		if err := cli.SetOptInt(IPPROTO_IP, IP_TTL, 33); err != nil {
+			t.Fatal(err)
+		}
+		if err := cli.SetOptInt(IPPROTO_IP, IP_TOS, 0x10); err != nil {
+			t.Fatal(err)
+		}
+		transfer(t, cli, srv, 100000, 9)
+		tap.mu.Lock()
+		defer tap.mu.Unlock()
+		if len(tap.ttl) == 0 {
+			t.Fatal("no data segment seen")
+		}
+		for i := range tap.ttl {
+			if tap.ttl[i] != 33 || tap.tos[i] != 0x10 {
+				t.Fatalf("segment %d: TTL %d TOS %#x, want 33 and 0x10", i, tap.ttl[i], tap.tos[i])
+			}
+		}
+	})
+}
